@@ -1,0 +1,178 @@
+"""Frozen configuration dataclasses: everything needed to rebuild a model or a training run.
+
+`ModelConfig` describes the networks and the model-specific hyperparameters; `TrainConfig` the
+data, schedule and distribution. `ExperimentConfig` pairs them and round-trips through the JSON
+that every workdir holds (`config.json`), which is how evaluation and export rebuild a model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any, Mapping
+
+CONFIG_FILENAME = "config.json"
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message is one line meant for the user."""
+
+
+def scales_for(image_size: int, latent_width: int) -> int:
+    """Number of 2x down/up-sampling stages between the image and the latent map.
+
+    The reference derives it as round(log2(image_size / latent_width)); it must be exact here
+    because the decoder has to reproduce `image_size` from the latent map.
+    """
+    if latent_width <= 0 or image_size % latent_width:
+        raise ConfigError(
+            f"latent_width={latent_width} must be a positive divisor of image size {image_size}")
+    ratio = image_size // latent_width
+    scales = int(round(math.log2(ratio)))
+    if 2**scales != ratio:
+        raise ConfigError(
+            f"image size {image_size} / latent_width {latent_width} = {ratio} is not a power of 2")
+    return scales
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ModelConfig:
+    """Architecture and hyperparameters of one autoencoder.
+
+    Attributes:
+        name: registered model name (`acai`, `baseline`, `dropout`, `denoising`, `vae`, `aae`,
+            `vqvae`).
+        image_size: height = width of the square input images, in pixels.
+        colors: image channels (1 or 3).
+        nclass: classes of the in-training latent classifier (1 for unlabelled data).
+        depth: channels of the first conv stage; stage s has depth * 2**s.
+        latent: channels of the latent map.
+        latent_width: height = width of the latent map; latent dim = latent_width**2 * latent.
+        lr: Adam learning rate of the autoencoder and of the latent classifier.
+        hparams: model-specific hyperparameters by their reference names (e.g. `advweight`);
+            missing ones take the model's defaults (see each model's `HPARAMS`).
+    """
+
+    name: str = "acai"
+    image_size: int = 32
+    colors: int = 1
+    nclass: int = 10
+    depth: int = 16
+    latent: int = 16
+    latent_width: int = 2
+    lr: float = 1e-4
+    hparams: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        for field in ("image_size", "colors", "nclass", "depth", "latent", "latent_width"):
+            value = getattr(self, field)
+            if not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"{field} must be a positive integer, got {value!r}")
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be positive, got {self.lr!r}")
+        scales_for(self.image_size, self.latent_width)
+        object.__setattr__(self, "hparams", dict(self.hparams))
+
+    @property
+    def scales(self) -> int:
+        return scales_for(self.image_size, self.latent_width)
+
+    @property
+    def latent_shape(self) -> tuple[int, int, int]:
+        """Shape of one latent map: (latent_width, latent_width, latent)."""
+        return (self.latent_width, self.latent_width, self.latent)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.image_size, self.image_size, self.colors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
+        return _from_dict(cls, data)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Data, schedule and distribution of one training run (durations in kimg, as the paper).
+
+    Attributes:
+        dataset: dataset name (`lines32`, `mnist32`, ..., or `tfds:NAME`).
+        data_dir: tensorflow-datasets directory; None means the library default.
+        batch: global batch size, split over replicas.
+        train_kimg: training length in thousands of images.
+        report_kimg: period of evaluations, summaries and checkpoints in thousands of images.
+        seed: seed of the data stream, the weight initialisation and every random draw.
+        strategy: distribution strategy name (see `acai_tf.distribute`).
+    """
+
+    dataset: str = "lines32"
+    data_dir: str | None = None
+    batch: int = 64
+    train_kimg: float = 16384
+    report_kimg: float = 64
+    seed: int = 0
+    strategy: str = "auto"
+
+    def __post_init__(self):
+        if not isinstance(self.batch, int) or self.batch <= 0:
+            raise ConfigError(f"batch must be a positive integer, got {self.batch!r}")
+        for field in ("train_kimg", "report_kimg"):
+            if not getattr(self, field) > 0:
+                raise ConfigError(f"{field} must be positive, got {getattr(self, field)!r}")
+
+    @property
+    def total_steps(self) -> int:
+        """Optimizer steps for `train_kimg`, rounded up to whole batches."""
+        return math.ceil(self.train_kimg * 1024 / self.batch)
+
+    @property
+    def steps_per_report(self) -> int:
+        return max(1, math.ceil(self.report_kimg * 1024 / self.batch))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+        return _from_dict(cls, data)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ExperimentConfig:
+    """A model and the run that trains it: the content of a workdir's `config.json`."""
+
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model.to_dict(), "train": self.train.to_dict()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ExperimentConfig":
+        try:
+            return cls(model=ModelConfig.from_dict(data["model"]),
+                       train=TrainConfig.from_dict(data["train"]))
+        except KeyError as missing:
+            raise ConfigError(f"config is missing the {missing} section") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> "ExperimentConfig":
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"config is not valid JSON: {error}") from None
+
+
+def _from_dict(cls, data: Mapping[str, Any]):
+    known = {field.name for field in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
+    return cls(**data)

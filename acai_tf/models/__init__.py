@@ -1,0 +1,15 @@
+"""The paper's seven autoencoders, registered by name.
+
+Importing this package registers every model; `build` makes one from a `ModelConfig`.
+"""
+
+from acai_tf.config import ModelConfig
+from acai_tf.models import (aae, acai, baseline, denoising_ae, dropout_ae,  # noqa: F401
+                            registry, vae, vqvae)
+from acai_tf.models.base import Autoencoder, interpolate_latents, make_adam  # noqa: F401
+from acai_tf.models.registry import get, names  # noqa: F401
+
+
+def build(config: ModelConfig, seed: int = 0) -> Autoencoder:
+    """Builds (with variables) the model `config.name` describes; call in the strategy scope."""
+    return registry.get(config.name)(config, seed=seed)

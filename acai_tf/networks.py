@@ -1,0 +1,115 @@
+"""The paper's convolutional encoder, decoder and critic, with the reference numerics.
+
+All convolutions use 'same' padding, zero biases and `HeModifiedNormal(0.2)` kernels; hidden
+activations are leaky ReLU with slope 0.2; downscaling is a 2x2 box (average) filter, upscaling
+nearest neighbour; the encoder's last layer and the decoder's output are linear. Widths double at
+every scale: stage s has `depth << s` channels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers, ops
+
+LEAKY_SLOPE = 0.2
+
+
+@keras.saving.register_keras_serializable(package="acai_tf")
+class HeModifiedNormal(keras.initializers.Initializer):
+    """Plain (untruncated) normal with std = 1 / sqrt((1 + slope**2) * fan_in).
+
+    This is the reference's initialiser for leaky-ReLU convolutions; it is neither Keras'
+    HeNormal (truncated, sqrt(2 / fan_in)) nor LeCun normal. fan_in = kh * kw * c_in.
+    """
+
+    def __init__(self, slope: float = LEAKY_SLOPE, seed: int | None = None):
+        self.slope = slope
+        self.seed = seed
+
+    def __call__(self, shape, dtype=None):
+        fan_in = math.prod(shape[:-1])
+        std = 1.0 / math.sqrt((1.0 + self.slope**2) * fan_in)
+        return keras.random.normal(shape, stddev=std, dtype=dtype, seed=self.seed)
+
+    def get_config(self):
+        return {"slope": self.slope, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="acai_tf")
+class MeanOverPixelsAndChannels(layers.Layer):
+    """Reduces [B, H, W, C] to [B] by the mean over H, W and C (the critic's output)."""
+
+    def call(self, inputs):
+        return ops.mean(inputs, axis=(1, 2, 3))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],)
+
+
+def _conv(filters: int, kernel: int, activation: bool, name: str) -> layers.Conv2D:
+    return layers.Conv2D(
+        filters, kernel, padding="same", name=name,
+        # Keras' leaky_relu activation defaults to slope 0.2, the reference's value (pinned in
+        # networks_test); the LeakyReLU *layer* would default to 0.3.
+        activation="leaky_relu" if activation else None,
+        kernel_initializer=HeModifiedNormal(LEAKY_SLOPE), bias_initializer="zeros")
+
+
+def make_encoder(image_size: int, colors: int, depth: int, latent: int, scales: int,
+                 name: str = "encoder") -> keras.Sequential:
+    """Builds the conv encoder.
+
+    Args:
+        image_size: input height = width.
+        colors: input channels.
+        depth: channels of the first stage.
+        latent: channels of the output latent map.
+        scales: number of 2x box downscales.
+        name: model name (the critic reuses this stack under another name).
+
+    Returns:
+        A built model mapping images [B, S, S, colors] (values in [-1, 1]) to latent maps
+        [B, S / 2**scales, S / 2**scales, latent] (unbounded, linear output).
+    """
+    stack = [keras.Input((image_size, image_size, colors)), _conv(depth, 1, False, "in")]
+    for scale in range(scales):
+        width = depth << scale
+        stack += [_conv(width, 3, True, f"s{scale}_a"), _conv(width, 3, True, f"s{scale}_b"),
+                  layers.AveragePooling2D(2, name=f"s{scale}_down")]
+    stack += [_conv(depth << scales, 3, True, "top"), _conv(latent, 3, False, "latent")]
+    return keras.Sequential(stack, name=name)
+
+
+def make_decoder(latent_width: int, latent: int, depth: int, colors: int, scales: int,
+                 name: str = "decoder") -> keras.Sequential:
+    """Builds the conv decoder (the encoder's mirror image).
+
+    Returns:
+        A built model mapping latent maps [B, w, w, latent] to images
+        [B, w * 2**scales, w * 2**scales, colors] with a linear output (no tanh: values are
+        unbounded but trained towards [-1, 1]).
+    """
+    stack = [keras.Input((latent_width, latent_width, latent))]
+    for scale in reversed(range(scales)):
+        width = depth << scale
+        stack += [_conv(width, 3, True, f"s{scale}_a"), _conv(width, 3, True, f"s{scale}_b"),
+                  layers.UpSampling2D(2, interpolation="nearest", name=f"s{scale}_up")]
+    stack += [_conv(depth, 3, True, "top"), _conv(colors, 3, False, "out")]
+    return keras.Sequential(stack, name=name)
+
+
+def make_critic(image_size: int, colors: int, depth: int, latent: int, scales: int,
+                name: str = "critic") -> keras.Sequential:
+    """Builds ACAI's critic: the encoder stack, mean-reduced to one scalar per image.
+
+    Returns:
+        A built model mapping images [B, S, S, colors] to predictions [B] (unbounded; trained to
+        regress the mixing coefficient alpha in [0, 0.5]).
+    """
+    trunk = make_encoder(image_size, colors, depth, latent, scales, name=f"{name}_trunk")
+    return keras.Sequential(
+        [keras.Input((image_size, image_size, colors)), trunk,
+         MeanOverPixelsAndChannels(name="mean")],
+        name=name)
