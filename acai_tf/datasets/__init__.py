@@ -1,0 +1,252 @@
+"""Dataset registry: every dataset the models train on, by name, behind one interface.
+
+Names: "lines32" (procedural, `acai_tf.datasets.lines32`), "mnist32", "svhn32", "cifar10" and
+"celeba32" (tensorflow-datasets with the reference preprocessing), plus "tfds:NAME" for any tfds
+image classification dataset. Every dataset yields dicts
+``{"image": float32 [32, 32, C] in [-1, 1], "label": int64}``; batched streams add a leading
+batch axis.
+
+tfds datasets are read from a data directory (argument ``data_dir``, else the environment
+variable ACAI_TFDS_DIR, else ~/tensorflow_datasets) and are never downloaded implicitly: a
+dataset that is not prepared raises `DatasetNotPreparedError` at once, naming the
+``python -m flags.prepare_data`` command that prepares it.
+
+This is the only place that knows dataset names; callers pass the name through.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+from typing import Protocol
+
+import tensorflow as tf
+
+from acai_tf.datasets import tfds_images
+from acai_tf.datasets.tfds_images import DatasetNotPreparedError
+
+__all__ = [
+    "DatasetInfo", "DatasetNotPreparedError", "check_prepared", "default_data_dir", "get_info",
+    "names", "prepare", "test_set", "train_once", "train_stream",
+]
+
+_GENERIC_PREFIX = "tfds:"
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """Static facts about a dataset.
+
+    Attributes:
+        name: registry name ("mnist32", "tfds:fashion_mnist", ...).
+        image_size: height and width of every image (always 32).
+        colors: channels, 1 or 3.
+        nclass: number of label values (labels are 0..nclass-1); 1 for unlabelled CelebA.
+        tfds_name: tfds builder name, or None for procedural datasets.
+        train_size: examples in one pass over the training split; None when unbounded
+            (lines32) or unknown (a "tfds:" dataset that is not prepared yet).
+        test_size: examples in `test_set`; None when unknown.
+    """
+
+    name: str
+    image_size: int
+    colors: int
+    nclass: int
+    tfds_name: str | None
+    train_size: int | None
+    test_size: int | None
+
+
+class _Source(Protocol):
+    """What the registry needs from a dataset implementation."""
+
+    def check_prepared(self, data_dir: str) -> None: ...
+
+    def prepare(self, data_dir: str, manual_dir: str | None = None) -> None: ...
+
+    def train_stream(self, batch_size: int, seed: int, data_dir: str) -> tf.data.Dataset: ...
+
+    def test_set(self, data_dir: str, seed: int) -> tf.data.Dataset: ...
+
+    def train_once(self, data_dir: str) -> tf.data.Dataset: ...
+
+
+class _Lines32Source:
+    """Adapts the procedural lines32 module (imported on first use) to `_Source`.
+
+    The lines are drawn on the fly, so there is nothing to prepare and no finite train split.
+    """
+
+    def check_prepared(self, data_dir: str) -> None:
+        del data_dir
+
+    def prepare(self, data_dir: str, manual_dir: str | None = None) -> None:
+        del data_dir, manual_dir
+
+    def train_stream(self, batch_size: int, seed: int, data_dir: str) -> tf.data.Dataset:
+        del data_dir
+        return self._module().train_stream(batch_size=batch_size, seed=seed)
+
+    def test_set(self, data_dir: str, seed: int) -> tf.data.Dataset:
+        del data_dir
+        return self._module().test_set(seed=seed)
+
+    def train_once(self, data_dir: str) -> tf.data.Dataset:
+        del data_dir
+        raise ValueError("dataset 'lines32' is drawn on the fly and has no finite train split; "
+                         "use train_stream or test_set")
+
+    @staticmethod
+    def _module():
+        return importlib.import_module("acai_tf.datasets.lines32")
+
+
+# Sizes are those of the tfds splits named in each source.
+_REGISTRY: dict[str, tuple[DatasetInfo, _Source]] = {
+    "lines32": (DatasetInfo("lines32", 32, 1, 10, None, None, 5000), _Lines32Source()),
+    "mnist32": (
+        DatasetInfo("mnist32", 32, 1, 10, "mnist", 60_000, 10_000),
+        tfds_images.TfdsSource("mnist32", "mnist", "train", "test", "train",
+                               tfds_images.pad_to_32),
+    ),
+    # tfds stores digit d as label d (the reference mapped 1..10 to 0..9, i.e. d -> d-1 with
+    # 0 -> 9): a relabelling that no classification or clustering accuracy sees.
+    # train_once is the first 60k of train, before extra, as clustering used (spec 3.10).
+    "svhn32": (
+        DatasetInfo("svhn32", 32, 3, 10, "svhn_cropped", 73_257 + 531_131, 26_032),
+        tfds_images.TfdsSource("svhn32", "svhn_cropped", "train+extra", "test",
+                               "train[:60000]", tfds_images.identity_32),
+    ),
+    "cifar10": (
+        DatasetInfo("cifar10", 32, 3, 10, "cifar10", 50_000, 10_000),
+        tfds_images.TfdsSource("cifar10", "cifar10", "train", "test", "train",
+                               tfds_images.identity_32),
+    ),
+    # The reference trains on all of img_align_celeba and evaluates on the same images (its
+    # celeba32_test reads the train file), so test_set equals the training data here too.
+    "celeba32": (
+        DatasetInfo("celeba32", 32, 3, 1, "celeb_a", 202_599, 202_599),
+        tfds_images.TfdsSource("celeba32", "celeb_a", "train+validation+test",
+                               "train+validation+test", "train+validation+test",
+                               tfds_images.celeba_crop_resize, label_key=None),
+    ),
+}
+
+
+def default_data_dir() -> str:
+    """Returns $ACAI_TFDS_DIR, or ~/tensorflow_datasets when it is unset or empty."""
+    return os.environ.get("ACAI_TFDS_DIR") or os.path.expanduser("~/tensorflow_datasets")
+
+
+def names() -> tuple[str, ...]:
+    """Registered dataset names; `get_info` also accepts "tfds:NAME" for any tfds dataset."""
+    return tuple(_REGISTRY)
+
+
+def _lookup(name: str, data_dir: str | None) -> tuple[DatasetInfo, _Source, str]:
+    data_dir = data_dir or default_data_dir()
+    if name in _REGISTRY:
+        info, source = _REGISTRY[name]
+        return info, source, data_dir
+    if name.startswith(_GENERIC_PREFIX) and len(name) > len(_GENERIC_PREFIX):
+        tfds_name = name[len(_GENERIC_PREFIX):]
+        source, details = tfds_images.generic_source(tfds_name, data_dir)
+        info = DatasetInfo(name=name, image_size=tfds_images.IMAGE_SIZE, tfds_name=tfds_name,
+                           **details)
+        return info, source, data_dir
+    raise ValueError(f"unknown dataset {name!r}; known: {', '.join(names())}, or tfds:NAME")
+
+
+def get_info(name: str, *, data_dir: str | None = None) -> DatasetInfo:
+    """Describes a dataset without reading its examples.
+
+    Args:
+        name: a registered name or "tfds:NAME".
+        data_dir: tfds data directory; only "tfds:" split sizes depend on it.
+
+    Raises:
+        ValueError: unknown name.
+    """
+    return _lookup(name, data_dir)[0]
+
+
+def check_prepared(name: str, data_dir: str | None = None) -> None:
+    """Returns if the dataset can be read offline; answers in milliseconds.
+
+    Raises:
+        DatasetNotPreparedError: with a one-line message giving the prepare command.
+        ValueError: unknown name.
+    """
+    _, source, data_dir = _lookup(name, data_dir)
+    source.check_prepared(data_dir)
+
+
+def prepare(name: str, data_dir: str | None = None, manual_dir: str | None = None) -> None:
+    """Downloads and prepares a tfds dataset in data_dir (no-op when already prepared).
+
+    Args:
+        name: a registered name or "tfds:NAME".
+        data_dir: tfds data directory to write into.
+        manual_dir: folder with the original archives, checksum-validated; without it tfds
+            downloads them, which needs internet access.
+    """
+    _, source, data_dir = _lookup(name, data_dir)
+    os.makedirs(data_dir, exist_ok=True)
+    source.prepare(data_dir, manual_dir)
+
+
+def train_stream(name: str, *, batch_size: int, seed: int,
+                 data_dir: str | None = None) -> tf.data.Dataset:
+    """Infinite, shuffled training batches.
+
+    Args:
+        name: a registered name or "tfds:NAME".
+        batch_size: examples per batch; the last partial batch of an epoch is never emitted,
+            so every batch has this static size.
+        seed: seeds file and buffer shuffling (tfds) or line drawing (lines32).
+        data_dir: tfds data directory.
+
+    Returns:
+        Dataset of {"image": float32 [B, 32, 32, C] in [-1, 1], "label": int64 [B]}, prefetched.
+
+    Raises:
+        DatasetNotPreparedError: the tfds dataset is not in data_dir.
+    """
+    _, source, data_dir = _lookup(name, data_dir)
+    return source.train_stream(batch_size, seed, data_dir)
+
+
+def test_set(name: str, *, data_dir: str | None = None, seed: int = 0) -> tf.data.Dataset:
+    """The evaluation examples, unbatched, in a fixed order.
+
+    Args:
+        name: a registered name or "tfds:NAME".
+        data_dir: tfds data directory.
+        seed: draws the lines32 test lines; tfds datasets ignore it (stored order).
+
+    Returns:
+        Finite dataset of {"image": float32 [32, 32, C] in [-1, 1], "label": int64 []}.
+
+    Raises:
+        DatasetNotPreparedError: the tfds dataset is not in data_dir.
+    """
+    _, source, data_dir = _lookup(name, data_dir)
+    return source.test_set(data_dir, seed)
+
+
+def train_once(name: str, *, data_dir: str | None = None) -> tf.data.Dataset:
+    """One unshuffled pass over the training examples, unbatched (probes, clustering).
+
+    SVHN gives the first 60,000 examples of its train split (not extra), as the reference's
+    clustering did.
+
+    Returns:
+        Finite dataset of {"image": float32 [32, 32, C] in [-1, 1], "label": int64 []}.
+
+    Raises:
+        DatasetNotPreparedError: the tfds dataset is not in data_dir.
+        ValueError: lines32, which has no finite train split.
+    """
+    _, source, data_dir = _lookup(name, data_dir)
+    return source.train_once(data_dir)

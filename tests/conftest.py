@@ -1,0 +1,53 @@
+"""Shared pytest fixtures: a tfds data directory holding the real MNIST, prepared offline.
+
+The directory is, in order of preference: $ACAI_TFDS_DIR when it already holds a prepared MNIST,
+else <repo>/.cache/tfds, prepared there on first use (about 30 s) from the four original MNIST
+archives in $ACAI_MNIST_DIR (default <repo>/../shared/data/mnist). Tests that need MNIST fail,
+rather than skip, when those archives are missing: a silently skipped data test hides a broken
+set-up.
+"""
+
+import fcntl
+import os
+from pathlib import Path
+
+import pytest
+
+# Resolving follows Bazel's runfiles symlinks back to the source tree, so the cache and the
+# default archive folder are the same under pytest and under `bazel test`.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CACHE_DIR = REPO_ROOT / ".cache" / "tfds"
+
+
+def _mnist_prepared(data_dir: str) -> bool:
+    from acai_tf import datasets  # pylint: disable=import-outside-toplevel
+
+    try:
+        datasets.check_prepared("mnist32", data_dir)
+    except datasets.DatasetNotPreparedError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def mnist_data_dir() -> str:
+    """Path of a tfds data directory in which "mnist32" is prepared."""
+    from acai_tf import datasets  # pylint: disable=import-outside-toplevel
+
+    env_dir = os.environ.get("ACAI_TFDS_DIR")
+    if env_dir and _mnist_prepared(env_dir):
+        return env_dir
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    # pytest-xdist workers each run this fixture; the lock makes one prepare and the others wait.
+    with open(CACHE_DIR / ".prepare.lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _mnist_prepared(str(CACHE_DIR)):
+            manual_dir = os.environ.get("ACAI_MNIST_DIR") or str(
+                REPO_ROOT.parent / "shared" / "data" / "mnist")
+            try:
+                datasets.prepare("mnist32", str(CACHE_DIR), manual_dir=manual_dir)
+            except FileNotFoundError as err:
+                pytest.fail(f"these tests need the real MNIST archives: {err}. Set "
+                            "ACAI_MNIST_DIR to the folder holding the four original MNIST .gz "
+                            "files.", pytrace=False)
+    return str(CACHE_DIR)
