@@ -13,6 +13,8 @@ import math
 import keras
 from keras import layers, ops
 
+from acai_tf import fast_conv
+
 LEAKY_SLOPE = 0.2
 
 
@@ -49,7 +51,7 @@ class MeanOverPixelsAndChannels(layers.Layer):
 
 
 def _conv(filters: int, kernel: int, activation: bool, name: str) -> layers.Conv2D:
-    return layers.Conv2D(
+    return fast_conv.SameConv2D(
         filters, kernel, padding="same", name=name,
         # Keras' leaky_relu activation defaults to slope 0.2, the reference's value (pinned in
         # networks_test); the LeakyReLU *layer* would default to 0.3.
