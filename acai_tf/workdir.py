@@ -1,0 +1,94 @@
+"""The layout of a training workdir, and rebuilding a trained model from one.
+
+    workdir/
+      config.json      ExperimentConfig (written first; evaluate and export rebuild from it)
+      ckpt/            tf.train checkpoints `ckpt-<step>`: model and every optimizer
+      tb/train/        TensorBoard scalars and image grids
+      images/          PNG image grids, `<name>_<kimg:08.1f>.png`
+      eval/            results of the evaluate binary
+"""
+
+from __future__ import annotations
+
+import os
+
+from acai_tf.config import CONFIG_FILENAME, ConfigError, ExperimentConfig
+
+CHECKPOINT_DIR = "ckpt"
+CHECKPOINT_PREFIX = "ckpt"
+TENSORBOARD_DIR = "tb"
+IMAGES_DIR = "images"
+EVAL_DIR = "eval"
+
+
+class WorkdirError(RuntimeError):
+    """A workdir is missing, incomplete or inconsistent; the message is one line."""
+
+
+def config_path(workdir: str) -> str:
+    return os.path.join(workdir, CONFIG_FILENAME)
+
+
+def checkpoint_dir(workdir: str) -> str:
+    return os.path.join(workdir, CHECKPOINT_DIR)
+
+
+def load_config(workdir: str) -> ExperimentConfig:
+    """Reads `workdir/config.json`; a missing or invalid file raises WorkdirError."""
+    path = config_path(workdir)
+    if not os.path.isfile(path):
+        raise WorkdirError(f"{path} does not exist: is {workdir!r} a training workdir?")
+    with open(path) as f:
+        try:
+            return ExperimentConfig.from_json(f.read())
+        except ConfigError as error:
+            raise WorkdirError(f"{path}: {error}") from None
+
+
+def latest_checkpoint(workdir: str) -> str:
+    """Path prefix of the newest checkpoint; WorkdirError if there is none."""
+    import tensorflow as tf
+
+    path = tf.train.latest_checkpoint(checkpoint_dir(workdir))
+    if path is None:
+        raise WorkdirError(f"no checkpoint in {checkpoint_dir(workdir)}: train the model first")
+    return path
+
+
+def checkpoint_step(path: str) -> int:
+    """The training step a checkpoint path `.../ckpt-<step>` was written at."""
+    return int(path.rsplit("-", 1)[-1])
+
+
+def restore_model(workdir: str, checkpoint: str | None = None):
+    """Rebuilds the model of a workdir and restores its weights (no optimizer state).
+
+    Args:
+        workdir: a training workdir.
+        checkpoint: a checkpoint path prefix; default the latest in `workdir/ckpt`.
+
+    Returns:
+        (model, ExperimentConfig, checkpoint path, step).
+    """
+    import tensorflow as tf
+
+    from acai_tf import models
+
+    config = load_config(workdir)
+    path = checkpoint or latest_checkpoint(workdir)
+    if not tf.io.gfile.exists(path + ".index"):
+        raise WorkdirError(f"checkpoint {path} does not exist")
+    model = models.build(config.model, seed=config.train.seed)
+    tf.train.Checkpoint(model=model).restore(path).expect_partial().assert_existing_objects_matched()
+    return model, config, path, checkpoint_step(path)
+
+
+def checkpoint_manager(workdir: str, checkpoint, max_to_keep: int = 5):
+    """The CheckpointManager every writer of `workdir/ckpt` uses (files `ckpt-<step>`).
+
+    Save with `manager.save(checkpoint_number=step)` so that paths carry the training step.
+    """
+    import tensorflow as tf
+
+    return tf.train.CheckpointManager(checkpoint, checkpoint_dir(workdir), max_to_keep,
+                                      checkpoint_name=CHECKPOINT_PREFIX)
