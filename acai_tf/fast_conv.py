@@ -34,7 +34,12 @@ def _same_conv3x3_tf():
 
         return outputs, grad
 
-    return conv
+    def conv_on_tensors(inputs, kernel):
+        # A variable read inside a custom gradient would need a `variables` argument; reading
+        # it outside keeps the gradient flowing to the variable through the read.
+        return conv(inputs, tf.convert_to_tensor(kernel))
+
+    return conv_on_tensors
 
 
 _TF_CONV = None
