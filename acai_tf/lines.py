@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 IMAGE_SIZE = 32
 NUM_CLASSES = 10
@@ -62,7 +63,7 @@ def angle_labels(angles: np.ndarray) -> np.ndarray:
     return np.clip(labels, 0, NUM_CLASSES - 1)
 
 
-def render_lines(angles: np.ndarray, *, dtype: np.dtype = np.float32) -> np.ndarray:
+def render_lines(angles: np.ndarray, *, dtype: npt.DTypeLike = np.float32) -> np.ndarray:
     """Renders one line image per angle.
 
     Args:

@@ -1,14 +1,18 @@
 """Tests for the lines32 renderer: geometry, anti-aliasing, labels and angle sampling."""
 
 import math
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from acai_tf import lines
 
+# Not resolved: under Bazel this is the runfiles tree, which holds acai_tf/.
+REPO_ROOT = Path(__file__).absolute().parents[1]
 CARDINALS = (0.0, math.pi / 2, math.pi, 3 * math.pi / 2)
 
 
@@ -137,7 +141,11 @@ def test_uniform_angles_range_and_seeding():
 
 def test_module_does_not_import_tensorflow():
     code = "import sys, acai_tf.lines; sys.exit('tensorflow' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ _TRAIN_STREAM = 0
 _TEST_STREAM = 1
 
 
-def _check_non_negative_int(name: str, value: int, minimum: int = 0) -> None:
+def _check_int_at_least(name: str, value: int, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
@@ -48,8 +48,8 @@ def train_stream(batch_size: int, seed: int) -> tf.data.Dataset:
         Prefetched dataset of {"image": float32 [batch_size, 32, 32, 1] in [-1, 1],
         "label": int64 [batch_size] in [0, 10)}, with static shapes.
     """
-    _check_non_negative_int("batch_size", batch_size, minimum=1)
-    _check_non_negative_int("seed", seed)
+    _check_int_at_least("batch_size", batch_size, minimum=1)
+    _check_int_at_least("seed", seed, minimum=0)
     seed = int(seed)
 
     def render_chunk(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +82,7 @@ def test_set(seed: int = 0, size: int = TEST_SIZE) -> tf.data.Dataset:
         Finite, unbatched dataset of {"image": float32 [32, 32, 1] in [-1, 1],
         "label": int64 [] in [0, 10)}.
     """
-    _check_non_negative_int("seed", seed)
-    _check_non_negative_int("size", size, minimum=1)
+    _check_int_at_least("seed", seed, minimum=0)
+    _check_int_at_least("size", size, minimum=1)
     images, labels = _draw(int(seed), (_TEST_STREAM,), int(size))
     return tf.data.Dataset.from_tensor_slices({"image": images, "label": labels})
