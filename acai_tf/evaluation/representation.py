@@ -1,0 +1,202 @@
+"""How much class structure frozen latents hold: a linear probe and K-means clustering accuracy.
+
+Both take flattened latents (float [N, D]) and integer labels, and need no TensorFlow.
+
+- Linear probe: a softmax regression fit on train latents (standardised with the train mean and
+  std), scored on test latents. The paper's Table 2 reports the in-training classifier instead
+  (a dense layer trained on the moving latents); the probe is its post-hoc counterpart.
+- Clustering (the paper's Table 3, reference `cluster.py`): whiten with the SVD of the centred
+  train latents, X' = X_c V^T / (s + 1e-5) keeping every component, fit
+  KMeans(init="random", n_clusters=nclass, max_iter=1000) on train, predict test, and score test
+  after matching clusters to labels with the Hungarian algorithm on the contingency matrix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from scipy import optimize, special
+
+# The reference adds this to the singular values before dividing by them.
+WHITENING_EPSILON = 1e-5
+
+
+def contingency_matrix(labels: np.ndarray, clusters: np.ndarray, num_labels: int | None = None,
+                       num_clusters: int | None = None) -> np.ndarray:
+    """Counts of (cluster, label) pairs.
+
+    Args:
+        labels: int [N], true labels in [0, num_labels).
+        clusters: int [N], cluster ids in [0, num_clusters).
+        num_labels, num_clusters: matrix sizes; default 1 + the largest value seen.
+
+    Returns:
+        int64 [num_clusters, num_labels]; entry (k, c) counts examples of label c in cluster k.
+    """
+    labels, clusters = _check_pairs(labels, clusters)
+    num_labels = num_labels or int(labels.max(initial=-1)) + 1
+    num_clusters = num_clusters or int(clusters.max(initial=-1)) + 1
+    matrix = np.zeros((num_clusters, num_labels), np.int64)
+    np.add.at(matrix, (clusters, labels), 1)
+    return matrix
+
+
+def match_clusters(labels: np.ndarray, clusters: np.ndarray) -> dict[int, int]:
+    """The one-to-one cluster -> label assignment that maximises the examples labelled right.
+
+    Args:
+        labels: int [N] true labels; clusters: int [N] cluster ids.
+
+    Returns:
+        {cluster id: label}; with more clusters than labels, the surplus clusters are absent
+        (their examples count as wrong).
+    """
+    matrix = contingency_matrix(labels, clusters)
+    rows, cols = optimize.linear_sum_assignment(matrix, maximize=True)
+    return {int(row): int(col) for row, col in zip(rows, cols)}
+
+
+def clustering_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
+    """Fraction of examples whose cluster is matched to their label (Hungarian matching).
+
+    Args:
+        labels: int [N] true labels; clusters: int [N] cluster ids, N >= 1.
+
+    Returns:
+        Accuracy in [0, 1]; 1 for a perfect clustering whatever the cluster numbering.
+    """
+    labels, clusters = _check_pairs(labels, clusters)
+    mapping = match_clusters(labels, clusters)
+    predicted = np.array([mapping.get(int(k), -1) for k in range(clusters.max() + 1)])[clusters]
+    return float(np.mean(predicted == labels))
+
+
+@dataclasses.dataclass(frozen=True)
+class Whitening:
+    """The reference's SVD whitening, fit on train latents and applied to any latents.
+
+    Attributes:
+        mean: float64 [D], the train mean.
+        components: float64 [R, D], right singular vectors V^T of the centred train latents,
+            R = min(N, D) (every component is kept).
+        singular_values: float64 [R], in decreasing order.
+    """
+
+    mean: np.ndarray
+    components: np.ndarray
+    singular_values: np.ndarray
+
+    @classmethod
+    def fit(cls, train: np.ndarray) -> "Whitening":
+        """Fits on train latents float [N, D]."""
+        train = _as_matrix(train, "train")
+        mean = train.mean(axis=0)
+        _, singular_values, components = np.linalg.svd(train - mean, full_matrices=False)
+        return cls(mean=mean, components=components, singular_values=singular_values)
+
+    def apply(self, latents: np.ndarray) -> np.ndarray:
+        """Maps float [M, D] to float64 [M, R]; on the fitting set X'^T X' = I (cov. I / N)."""
+        centred = _as_matrix(latents, "latents") - self.mean
+        return centred @ self.components.T / (self.singular_values + WHITENING_EPSILON)
+
+
+def kmeans_accuracy(train: np.ndarray, test: np.ndarray, test_labels: np.ndarray, nclass: int,
+                    *, n_init: int = 1000, seed: int = 0, max_iter: int = 1000) -> float:
+    """The reference clustering accuracy: whiten, K-means on train, matched accuracy on test.
+
+    Args:
+        train: float [N, D] train latents (the reference: the first 60,000 train examples).
+        test: float [M, D] test latents.
+        test_labels: int [M] in [0, nclass).
+        nclass: number of clusters (the number of classes).
+        n_init: K-means restarts, the best inertia is kept (the paper: 1000).
+        seed: seeds the random initialisations.
+        max_iter: Lloyd iterations per restart.
+
+    Returns:
+        Test accuracy in [0, 1].
+    """
+    # Imported here: scikit-learn is slow to import and only clustering needs it.
+    from sklearn.cluster import KMeans  # pylint: disable=import-outside-toplevel
+
+    whitening = Whitening.fit(train)
+    kmeans = KMeans(n_clusters=nclass, init="random", n_init=n_init, max_iter=max_iter,
+                    random_state=seed)
+    kmeans.fit(whitening.apply(train))
+    return clustering_accuracy(test_labels, kmeans.predict(whitening.apply(test)))
+
+
+def linear_probe_accuracy(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray,
+                          test_labels: np.ndarray, nclass: int, *, l2: float = 1e-4,
+                          max_iter: int = 500) -> float:
+    """Test accuracy of a softmax regression trained on frozen train latents.
+
+    Features are standardised with the train mean and std (constant features are left at 0),
+    then an L2-penalised multinomial logistic regression is fit by L-BFGS (deterministic).
+
+    Args:
+        train: float [N, D] train latents; train_labels: int [N] in [0, nclass).
+        test: float [M, D] test latents; test_labels: int [M] in [0, nclass).
+        nclass: number of classes.
+        l2: weight of 0.5 * |W|^2 (not on the biases), added to the mean cross-entropy.
+        max_iter: L-BFGS iterations.
+
+    Returns:
+        Test accuracy in [0, 1].
+    """
+    train, test = _as_matrix(train, "train"), _as_matrix(test, "test")
+    train_labels, test_labels = _labels(train_labels, len(train)), _labels(test_labels, len(test))
+    if max(train_labels.max(), test_labels.max()) >= nclass:
+        raise ValueError(f"labels must be below nclass={nclass}")
+    mean, std = train.mean(axis=0), train.std(axis=0)
+    std[std == 0] = 1.0
+    weights, bias = _fit_softmax((train - mean) / std, train_labels, nclass, l2, max_iter)
+    predictions = np.argmax((test - mean) / std @ weights + bias, axis=1)
+    return float(np.mean(predictions == test_labels))
+
+
+def _fit_softmax(features: np.ndarray, labels: np.ndarray, nclass: int, l2: float,
+                 max_iter: int) -> tuple[np.ndarray, np.ndarray]:
+    """Minimises mean cross-entropy + 0.5 * l2 * |W|^2; returns W [D, nclass], b [nclass]."""
+    count, dim = features.shape
+    onehot = np.eye(nclass)[labels]
+
+    def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        weights, bias = flat[:-nclass].reshape(dim, nclass), flat[-nclass:]
+        logits = features @ weights + bias
+        log_norm = special.logsumexp(logits, axis=1)
+        loss = np.mean(log_norm - np.sum(logits * onehot, axis=1))
+        error = (np.exp(logits - log_norm[:, None]) - onehot) / count
+        grad_weights = features.T @ error + l2 * weights
+        loss += 0.5 * l2 * np.sum(weights * weights)
+        return loss, np.concatenate([grad_weights.ravel(), error.sum(axis=0)])
+
+    result = optimize.minimize(loss_and_grad, np.zeros(dim * nclass + nclass), jac=True,
+                               method="L-BFGS-B", options={"maxiter": max_iter})
+    return result.x[:-nclass].reshape(dim, nclass), result.x[-nclass:]
+
+
+def _as_matrix(values: np.ndarray, name: str) -> np.ndarray:
+    values = np.asarray(values, np.float64)
+    if values.ndim != 2 or len(values) == 0:
+        raise ValueError(f"{name} must be a non-empty [N, D] array, got shape {values.shape}")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} holds non-finite values")
+    return values
+
+
+def _labels(values: np.ndarray, count: int) -> np.ndarray:
+    values = np.asarray(values)
+    if values.shape != (count,) or not np.issubdtype(values.dtype, np.integer):
+        raise ValueError(f"labels must be int [{count}], got {values.dtype} {values.shape}")
+    if count and values.min() < 0:
+        raise ValueError("labels must be non-negative")
+    return values.astype(np.int64)
+
+
+def _check_pairs(labels: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.size == 0:
+        raise ValueError(f"labels must be a non-empty 1-D array, got shape {labels.shape}")
+    return _labels(labels, labels.size), _labels(clusters, labels.size)

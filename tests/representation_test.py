@@ -1,0 +1,123 @@
+"""Tests of the latent probe, the whitening and the Hungarian-matched clustering accuracy."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from acai_tf.evaluation import representation
+
+
+def test_contingency_matrix_counts_cluster_label_pairs():
+    matrix = representation.contingency_matrix([0, 0, 1, 2, 2, 2], [1, 1, 0, 0, 2, 2])
+    np.testing.assert_array_equal(matrix, [[0, 1, 1], [2, 0, 0], [0, 0, 2]])
+
+
+def test_match_clusters_inverts_a_permutation():
+    labels = np.repeat(np.arange(4), 5)
+    permutation = np.array([2, 0, 3, 1])
+    assert representation.match_clusters(labels, permutation[labels]) == {2: 0, 0: 1, 3: 2, 1: 3}
+
+
+def test_match_clusters_prefers_the_global_optimum_over_greedy():
+    # Greedy would give cluster 0 to label 0 (3 examples) and then cluster 1 to label 1 (0):
+    # total 3. The optimum sends cluster 0 -> 1 and cluster 1 -> 0: 2 + 2 = 4.
+    labels = np.array([0, 0, 0, 1, 1, 0, 0])
+    clusters = np.array([0, 0, 0, 0, 0, 1, 1])
+    assert representation.match_clusters(labels, clusters) == {0: 1, 1: 0}
+    assert representation.clustering_accuracy(labels, clusters) == pytest.approx(4 / 7)
+
+
+def test_perfect_clustering_with_permuted_ids_scores_one():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 500)
+    clusters = rng.permutation(10)[labels]
+    assert representation.clustering_accuracy(labels, clusters) == 1.0
+
+
+def test_known_partial_clustering():
+    # Two clusters of 10: cluster 0 holds 8 of label 1 and 2 of label 0; cluster 1 holds 7 of
+    # label 0 and 3 of label 1. Best matching 0 -> 1, 1 -> 0 gets 8 + 7 = 15 of 20 right.
+    labels = np.array([1] * 8 + [0] * 2 + [0] * 7 + [1] * 3)
+    clusters = np.array([0] * 10 + [1] * 10)
+    assert representation.clustering_accuracy(labels, clusters) == pytest.approx(0.75)
+
+
+def test_one_cluster_for_everything_scores_the_largest_class():
+    labels = np.array([0, 0, 0, 1, 2])
+    assert representation.clustering_accuracy(labels, np.zeros(5, int)) == pytest.approx(0.6)
+
+
+def test_surplus_clusters_count_as_wrong():
+    labels = np.array([0, 0, 1, 1])
+    assert representation.clustering_accuracy(labels, np.array([0, 1, 2, 2])) == 0.75
+
+
+def test_whitening_gives_identity_gram_matrix_on_train():
+    rng = np.random.default_rng(1)
+    train = rng.normal(size=(400, 6)) @ rng.normal(size=(6, 6)) + 5.0
+    whitened = representation.Whitening.fit(train).apply(train)
+    assert whitened.shape == (400, 6)
+    np.testing.assert_allclose(whitened.mean(axis=0), 0.0, atol=1e-10)
+    # Exactly I up to the (s / (s + 1e-5))**2 shrinkage of the reference epsilon.
+    np.testing.assert_allclose(whitened.T @ whitened, np.eye(6), atol=1e-4)
+
+
+def test_whitening_matches_the_reference_formula():
+    rng = np.random.default_rng(2)
+    train, test = rng.normal(size=(50, 4)), rng.normal(size=(7, 4))
+    centred = train - train.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    expected = (test - train.mean(axis=0)) @ vt.T / (s + 1e-5)
+    np.testing.assert_allclose(representation.Whitening.fit(train).apply(test), expected)
+
+
+def test_kmeans_accuracy_on_separated_blobs():
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(3, 5)) * 10
+
+    def blobs(count):
+        labels = rng.integers(0, 3, count)
+        return centres[labels] + rng.normal(size=(count, 5)), labels
+
+    train, _ = blobs(300)
+    test, test_labels = blobs(100)
+    accuracy = representation.kmeans_accuracy(train, test, test_labels, 3, n_init=5, seed=0)
+    assert accuracy == 1.0
+
+
+def test_linear_probe_on_linearly_separable_data():
+    rng = np.random.default_rng(4)
+    directions = rng.normal(size=(8, 4))
+
+    def sample(count):
+        features = rng.normal(size=(count, 8)) * 3 + 100.0   # offset: standardisation matters
+        return features, np.argmax((features - 100.0) @ directions, axis=1)
+
+    train, train_labels = sample(2000)
+    test, test_labels = sample(500)
+    accuracy = representation.linear_probe_accuracy(train, train_labels, test, test_labels, 4)
+    assert accuracy > 0.97
+
+
+def test_linear_probe_handles_constant_features_and_is_at_chance_on_noise():
+    rng = np.random.default_rng(5)
+    train = np.concatenate([rng.normal(size=(1000, 3)), np.ones((1000, 1))], axis=1)
+    test = np.concatenate([rng.normal(size=(1000, 3)), np.ones((1000, 1))], axis=1)
+    accuracy = representation.linear_probe_accuracy(train, rng.integers(0, 2, 1000), test,
+                                                     rng.integers(0, 2, 1000), 2)
+    assert 0.4 < accuracy < 0.6
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(ValueError, match="non-finite"):
+        representation.Whitening.fit(np.array([[np.nan, 1.0]]))
+    with pytest.raises(ValueError, match="nclass"):
+        representation.linear_probe_accuracy(np.zeros((2, 1)), np.array([0, 3]),
+                                             np.zeros((1, 1)), np.array([0]), 2)
+    with pytest.raises(ValueError):
+        representation.clustering_accuracy([0, 1], [0])
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
