@@ -1,0 +1,206 @@
+"""Keras callbacks of a training run: NaN guard, progress lines, reports and checkpoints.
+
+One fit() epoch is one report period (report_kimg). At the end of each epoch `Report` writes
+the epoch's mean logs, throughput, learning rates, evaluations and image grids (TensorBoard
+scalars and images, PNG files, one console line), then `Checkpointer` saves the model and every
+optimizer. `NanGuard` stops training at the first non-finite log value, before that state can be
+saved.
+
+Under MultiWorkerMirroredStrategy the models return [1]-shaped logs (see `Autoencoder`), so log
+values are read through `scalar_logs`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import time
+from typing import Callable, Mapping
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from acai_tf import image_grids, workdir as workdir_lib
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite log value; the message is one line."""
+
+
+def scalar_logs(logs: Mapping[str, object] | None) -> dict[str, float]:
+    """Log values as floats; [1]-shaped (or per-replica) values are averaged."""
+    return {key: float(np.mean(np.asarray(value, np.float64))) for key, value in
+            (logs or {}).items()}
+
+
+def current_step(model) -> int:
+    return int(model.optimizer.iterations.numpy())
+
+
+def learning_rates(model) -> dict[str, float]:
+    """{`monitors/lr_<name>`: value} for every optimizer of the model (name as in checkpoints)."""
+    rates = {}
+    for item, optimizer in model.checkpoint_items().items():
+        if item.endswith("_optimizer"):
+            name = item[:-len("_optimizer")]
+            rates[f"monitors/lr_{name}"] = float(np.asarray(optimizer.learning_rate))
+    return rates
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+
+
+class NanGuard(keras.callbacks.Callback):
+    """Raises NonFiniteLossError after the first step whose logs hold a NaN or an infinity."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        values = scalar_logs(logs)
+        # Losses first: they are the usual culprit and what the message should name.
+        for key in sorted(values, key=lambda k: (not k.startswith("losses/"), k)):
+            if not math.isfinite(values[key]):
+                raise NonFiniteLossError(
+                    f"non-finite {key} at step {current_step(self.model)}")
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Ends training after `total_steps` optimizer steps (mid-epoch if need be)."""
+
+    def __init__(self, total_steps: int):
+        super().__init__()
+        self.total_steps = total_steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if current_step(self.model) >= self.total_steps:
+            self.model.stop_training = True
+
+
+class Progress(keras.callbacks.Callback):
+    """Prints a light progress line every `interval` seconds inside a report period."""
+
+    def __init__(self, batch: int, total_steps: int, interval: float = 30.0,
+                 log: Callable[[str], None] = print):
+        super().__init__()
+        self.batch, self.total_steps, self.interval, self.log = batch, total_steps, interval, log
+
+    def on_train_begin(self, logs=None):
+        self.start_time, self.start_step = time.monotonic(), current_step(self.model)
+        self.last_print = self.start_time
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.monotonic()
+        if now - self.last_print < self.interval:
+            return
+        self.last_print = now
+        step = current_step(self.model)
+        rate = (step - self.start_step) * self.batch / max(now - self.start_time, 1e-9)
+        left = (self.total_steps - step) * self.batch / max(rate, 1e-9)
+        losses = " ".join(f"{key.split('/')[-1]} {value:.4g}" for key, value in
+                          scalar_logs(logs).items() if key.startswith("losses/"))
+        self.log(f"  kimg {step * self.batch / 1024:.1f}/{self.total_steps * self.batch / 1024:.1f}"
+                 f" | {rate:.0f} img/s, {format_duration(left)} left | {losses}")
+
+
+class Report(keras.callbacks.Callback):
+    """End-of-period reporting: scalars, evaluations, image grids, one console line.
+
+    Args:
+        evaluator: a `report_evals.ReportEvaluator` (or None for no evaluations or grids).
+        workdir: the run's workdir (TensorBoard under tb/train, PNGs under images/).
+        batch, total_steps: the global batch and the run's length in steps.
+        chief: only the chief writes files and prints; other workers only keep the logs.
+        log: where the console line goes.
+    """
+
+    def __init__(self, evaluator, workdir: str, batch: int, total_steps: int, chief: bool = True,
+                 log: Callable[[str], None] = print):
+        super().__init__()
+        self.evaluator, self.workdir, self.chief, self.log = evaluator, workdir, chief, log
+        self.batch, self.total_steps = batch, total_steps
+        self.last: dict[str, float] = {}
+        self.writer = None
+
+    def on_train_begin(self, logs=None):
+        self.start_time, self.start_step = time.monotonic(), current_step(self.model)
+        if self.chief and self.writer is None:
+            path = os.path.join(self.workdir, workdir_lib.TENSORBOARD_DIR, "train")
+            self.writer = tf.summary.create_file_writer(path)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_time, self.epoch_step = time.monotonic(), current_step(self.model)
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = current_step(self.model)
+        now = time.monotonic()
+        kimg = step * self.batch / 1024
+        scalars = scalar_logs(logs)
+        scalars["monitors/images_per_second"] = (
+            (step - self.epoch_step) * self.batch / max(now - self.epoch_time, 1e-9))
+        scalars["monitors/kimg"] = kimg
+        scalars.update(learning_rates(self.model))
+        if self.chief and self.evaluator is not None:
+            scalars.update(self.evaluator.scalars())
+            self._write(step, kimg, scalars, self.evaluator.grids())
+        self.last = scalars
+        if self.chief:
+            # Time left counts evaluations too: the rate is over the whole run so far.
+            elapsed = time.monotonic() - self.start_time
+            left = (self.total_steps - step) * elapsed / max(step - self.start_step, 1)
+            values = " ".join(f"{key} {value:.4g}" for key, value in sorted(scalars.items())
+                              if key.startswith(("losses/", "eval/")))
+            self.log(f"kimg {kimg:.1f}/{self.total_steps * self.batch / 1024:.1f} step {step}"
+                     f" | {scalars['monitors/images_per_second']:.0f} img/s, "
+                     f"{format_duration(left)} left | {values}")
+
+    def _write(self, step: int, kimg: float, scalars: dict, grids: dict) -> None:
+        with self.writer.as_default(step=step):
+            for key, value in scalars.items():
+                tf.summary.scalar(key, value)
+            for name, grid in grids.items():
+                tf.summary.image(f"images/{name}", image_grids.to_uint8(grid)[None])
+        self.writer.flush()
+        images_dir = os.path.join(self.workdir, workdir_lib.IMAGES_DIR)
+        for name, grid in grids.items():
+            image_grids.write_png(os.path.join(images_dir, image_grids.png_name(name, kimg)), grid)
+
+    def on_train_end(self, logs=None):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves `checkpoint` as ckpt-<step> at the end of every period.
+
+    Every worker must take part in a save under MultiWorkerMirroredStrategy; non-chief workers
+    write to a temporary directory that is deleted at once.
+    """
+
+    def __init__(self, checkpoint: tf.train.Checkpoint, workdir: str, chief: bool = True,
+                 saved_step: int | None = None):
+        super().__init__()
+        self.checkpoint, self.workdir, self.chief = checkpoint, workdir, chief
+        self.manager = workdir_lib.checkpoint_manager(workdir, checkpoint) if chief else None
+        self.saved_step = saved_step
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save(current_step(self.model))
+
+    def save(self, step: int) -> None:
+        """Saves unless `step` was the last one saved (the same decision on every worker)."""
+        if step == self.saved_step:
+            return
+        self.saved_step = step
+        if self.chief:
+            self.manager.save(checkpoint_number=step)
+            return
+        scratch = tempfile.mkdtemp(prefix="ckpt-worker-")
+        try:
+            workdir_lib.checkpoint_manager(scratch, self.checkpoint).save(checkpoint_number=step)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,208 @@
+"""Training a model from an ExperimentConfig into a workdir, resumable and crash-safe.
+
+    summary = train_lib.train(config, "/tmp/run")
+
+Everything that can be wrong with the request is checked before anything is written: the
+dataset must be known and prepared, and a workdir that already holds a different config is
+refused untouched. The same config (up to the fields in RESUMABLE_FIELDS) resumes from the
+latest checkpoint with the same step and optimizer state; the data stream is then reseeded from
+(seed, step) so that a resumed run does not replay the batches it has already seen.
+
+One `fit()` covers the whole run (the train step is traced once); each epoch is one report period
+of report_kimg, ended by evaluations, summaries and a checkpoint (see `acai_tf.callbacks`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from acai_tf import callbacks as callbacks_lib
+from acai_tf import datasets, distribute, models, report_evals
+from acai_tf import workdir as workdir_lib
+from acai_tf.callbacks import NonFiniteLossError
+from acai_tf.config import ConfigError, ExperimentConfig
+from acai_tf.datasets import DatasetNotPreparedError
+from acai_tf.report_evals import EvalSettings
+from acai_tf.workdir import WorkdirError
+
+__all__ = ["EvalSettings", "NonFiniteLossError", "RESUMABLE_FIELDS", "USER_ERRORS", "train",
+           "validate"]
+
+# Errors caused by the request or the run (not by a bug): binaries print them as one line.
+USER_ERRORS = (ConfigError, WorkdirError, DatasetNotPreparedError, NonFiniteLossError)
+
+# TrainConfig fields a resumed run may change: the length and cadence of the run and where it
+# runs, none of which changes what a training step does.
+RESUMABLE_FIELDS = ("train_kimg", "report_kimg", "data_dir", "strategy")
+
+
+def validate(config: ExperimentConfig, workdir: str) -> None:
+    """Checks a training request without side effects; raises one of USER_ERRORS."""
+    train_config = config.train
+    try:
+        info = datasets.get_info(train_config.dataset, data_dir=train_config.data_dir)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    model = config.model
+    expected = {"image_size": info.image_size, "colors": info.colors, "nclass": info.nclass}
+    wrong = [f"{key} {getattr(model, key)} (dataset: {value})" for key, value in expected.items()
+             if getattr(model, key) != value]
+    if wrong:
+        raise ConfigError(f"model config does not fit dataset {info.name!r}: {', '.join(wrong)}")
+    try:
+        models.get(model.name).resolve_hparams(model.hparams)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    if train_config.seed < 0:
+        raise ConfigError(f"seed must be non-negative, got {train_config.seed}")
+    if train_config.strategy not in distribute.STRATEGIES:
+        raise ConfigError(f"unknown strategy {train_config.strategy!r}; known: "
+                          f"{', '.join(distribute.STRATEGIES)}")
+    datasets.check_prepared(train_config.dataset, train_config.data_dir)
+    _check_workdir(config, workdir)
+
+
+def _check_workdir(config: ExperimentConfig, workdir: str) -> None:
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise WorkdirError(f"workdir {workdir} exists and is not a directory")
+    if not os.path.exists(workdir_lib.config_path(workdir)):
+        if tf.io.gfile.exists(workdir_lib.checkpoint_dir(workdir)):
+            raise WorkdirError(f"workdir {workdir} holds checkpoints but no config.json; "
+                               "use another workdir")
+        return
+    saved = workdir_lib.load_config(workdir)
+    differences = _differences(_resolved(saved), _resolved(config))
+    if differences:
+        raise WorkdirError(f"workdir {workdir} holds a different config ({'; '.join(differences)})"
+                           "; use another workdir or the same config to resume")
+
+
+def _resolved(config: ExperimentConfig) -> dict:
+    """The config as a dict, with the model's default hyperparameters filled in."""
+    data = config.to_dict()
+    try:
+        data["model"]["hparams"] = models.get(config.model.name).resolve_hparams(
+            config.model.hparams)
+    except ValueError:
+        pass  # An unknown model or hyperparameter is simply a difference.
+    return data
+
+
+def _differences(saved: dict, new: dict, prefix: str = "") -> list[str]:
+    found = []
+    for key in sorted(set(saved) | set(new)):
+        name, old_value, new_value = prefix + key, saved.get(key), new.get(key)
+        if isinstance(old_value, dict) and isinstance(new_value, dict) and key != "hparams":
+            found += _differences(old_value, new_value, name + ".")
+        elif old_value != new_value and name not in {f"train.{f}" for f in RESUMABLE_FIELDS}:
+            found.append(f"{name}: {old_value!r} -> {new_value!r}")
+    return found
+
+
+def _write_config(config: ExperimentConfig, workdir: str) -> None:
+    os.makedirs(workdir, exist_ok=True)
+    path = workdir_lib.config_path(workdir)
+    temporary = f"{path}.tmp-{os.getpid()}"
+    with open(temporary, "w") as f:
+        f.write(config.to_json())
+    os.replace(temporary, path)
+
+
+def data_seed(seed: int, step: int) -> int:
+    """Seed of the data stream of a run (re)started at `step`: the run's seed at step 0."""
+    if step == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, step]).generate_state(1)[0])
+
+
+def train(config: ExperimentConfig, workdir: str, *,
+          eval_settings: EvalSettings | None = EvalSettings(),
+          extra_callbacks: Sequence[Any] = (), progress_seconds: float = 30.0,
+          log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Trains (or resumes) the run `config` in `workdir` up to config.train.total_steps.
+
+    Args:
+        config: the experiment; image_size, colors and nclass must match the dataset.
+        workdir: the run's directory (see `acai_tf.workdir` for its layout).
+        eval_settings: sizes of the report evaluations; None skips evaluations and grids.
+        extra_callbacks: more Keras callbacks for fit(), after the run's own.
+        progress_seconds: period of the in-report progress lines.
+        log: receives the console lines (only the chief's).
+
+    Returns:
+        {"step": final step, "kimg": images seen / 1024, "metrics": the last report's scalars
+         (mean logs, monitors, eval/...), "wall_time_s": this call's duration,
+         "resumed_from": the step training started from}.
+
+    Raises:
+        One of USER_ERRORS, with a one-line message.
+    """
+    start = time.monotonic()
+    validate(config, workdir)
+    train_config = config.train
+    strategy = distribute.get_strategy(train_config.strategy)
+    distribute.check_global_batch(strategy, train_config.batch)
+    chief = distribute.is_chief(strategy)
+    if chief:
+        _write_config(config, workdir)
+    with strategy.scope():
+        model = models.build(config.model, seed=train_config.seed)
+        model.compile()
+        checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
+        latest = tf.train.latest_checkpoint(workdir_lib.checkpoint_dir(workdir))
+        if latest:
+            checkpoint.restore(latest).assert_existing_objects_matched()
+    step = callbacks_lib.current_step(model)
+    total = train_config.total_steps
+    checkpointer = callbacks_lib.Checkpointer(checkpoint, workdir, chief,
+                                              saved_step=step if latest else None)
+    summary = {"step": step, "kimg": step * train_config.batch / 1024, "metrics": {},
+               "resumed_from": step}
+    if step >= total:
+        if chief:
+            log(f"{workdir} is already trained to step {step} (train_kimg "
+                f"{train_config.train_kimg} is {total} steps)")
+        return {**summary, "wall_time_s": time.monotonic() - start}
+    if chief:
+        log(f"{'resuming' if step else 'training'} {config.model.name} on "
+            f"{train_config.dataset} in {workdir} from step {step} to {total} "
+            f"({strategy.num_replicas_in_sync} replica(s), {type(strategy).__name__})")
+    evaluator = (report_evals.ReportEvaluator(model, config, eval_settings)
+                 if eval_settings is not None and chief else None)
+    report = callbacks_lib.Report(evaluator, workdir, train_config.batch, total, chief,
+                                  log=log)
+    fit_callbacks = [callbacks_lib.NanGuard(), callbacks_lib.StopAtStep(total),
+                     callbacks_lib.Progress(train_config.batch, total, progress_seconds,
+                                            log=log if chief else _silent),
+                     report, checkpointer, *extra_callbacks]
+    per_report = train_config.steps_per_report
+    initial_epoch = step // per_report
+    model.fit(_data(config, step), epochs=initial_epoch + math.ceil((total - step) / per_report),
+              initial_epoch=initial_epoch, steps_per_epoch=per_report, callbacks=fit_callbacks,
+              verbose=0, shuffle=False)
+    step = callbacks_lib.current_step(model)
+    checkpointer.save(step)
+    return {"step": step, "kimg": step * train_config.batch / 1024, "metrics": report.last,
+            "wall_time_s": time.monotonic() - start, "resumed_from": summary["resumed_from"]}
+
+
+def _data(config: ExperimentConfig, step: int) -> tf.data.Dataset:
+    train_config = config.train
+    stream = datasets.train_stream(train_config.dataset, batch_size=train_config.batch,
+                                   seed=data_seed(train_config.seed, step),
+                                   data_dir=train_config.data_dir)
+    # Every worker reads the whole stream and keeps its share of each batch: the streams are
+    # not file-sharded (lines32 is procedural; small tfds datasets have one file).
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return stream.with_options(options)
+
+
+def _silent(line: str) -> None:
+    del line

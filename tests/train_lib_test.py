@@ -1,0 +1,152 @@
+"""End-to-end tests of acai_tf.train_lib.train on lines32 and the real MNIST (tiny models)."""
+
+import dataclasses
+import os
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing import event_accumulator
+
+from acai_tf import callbacks, train_lib, workdir as workdir_lib
+from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
+
+# Small evaluations: 16 lines interpolations, 4-row grids, 64 test examples for the accuracy.
+SMALL_EVALS = train_lib.EvalSettings(lines_pairs=16, accuracy_examples=64, grid_rows=4,
+                                     pairs_per_row=2, grid_steps=4, samples_side=4, batch=16)
+GRIDS = ("reconstruction", "interpolation", "slerp", "samples")
+
+
+def tiny_config(model="acai", dataset="lines32", train_kimg=0.25, **train):
+    return ExperimentConfig(
+        model=ModelConfig(name=model, depth=4, latent=2, latent_width=4),
+        train=TrainConfig(dataset=dataset, batch=16, train_kimg=train_kimg, report_kimg=0.125,
+                          **train))
+
+
+def run(config, workdir, **kwargs):
+    lines = []
+    summary = train_lib.train(config, str(workdir), eval_settings=SMALL_EVALS, log=lines.append,
+                              **kwargs)
+    return summary, lines
+
+
+def read_tensor_events(workdir):
+    """{tag: [(step, value)]} of the TF2 summaries under tb/train."""
+    path = os.path.join(workdir, "tb", "train")
+    accumulator = event_accumulator.EventAccumulator(
+        path, size_guidance={event_accumulator.TENSORS: 0})
+    accumulator.Reload()
+    return {tag: [(event.step, tf.make_ndarray(event.tensor_proto))
+                  for event in accumulator.Tensors(tag)]
+            for tag in accumulator.Tags()["tensors"]}
+
+
+def snapshot(directory):
+    return {path: os.stat(os.path.join(root, path)).st_mtime_ns
+            for root, _, files in os.walk(directory) for path in files}
+
+
+def test_lines32_run_writes_scalars_images_checkpoints_and_resumes(tmp_path):
+    workdir = tmp_path / "run"
+    config = tiny_config()
+    summary, lines = run(config, workdir)
+
+    # 0.25 kimg at batch 16 = 16 steps, reported every 8 steps.
+    assert summary["step"] == 16 and summary["kimg"] == 0.25 and summary["resumed_from"] == 0
+    assert workdir_lib.load_config(str(workdir)) == config
+    events = read_tensor_events(str(workdir))
+    expected = {"losses/reconstruction", "losses/critic", "losses/classifier",
+                "monitors/alpha_mean", "monitors/images_per_second", "monitors/kimg",
+                "monitors/lr_ae", "monitors/lr_classifier", "monitors/lr_critic",
+                "eval/mean_distance", "eval/mean_smoothness", "eval/latent_accuracy"}
+    assert expected | {f"images/{name}" for name in GRIDS} <= set(events)
+    assert [step for step, _ in events["losses/reconstruction"]] == [8, 16]
+    assert all(np.isfinite(value) for _, value in events["losses/reconstruction"])
+    assert events["monitors/lr_critic"][-1][1] == pytest.approx(1e-4)
+    assert 0 <= events["eval/latent_accuracy"][-1][1] <= 100
+    # Image summaries hold the encoded PNG: [width, height, png bytes].
+    width, height = (int(v) for v in events["images/reconstruction"][0][1][:2])
+    assert (width, height) == (2 * 2 * 32, 4 * 32)
+    assert sorted(os.listdir(workdir / "images")) == sorted(
+        f"{name}_{kimg}.png" for name in GRIDS for kimg in ("000000.1", "000000.2"))
+    assert tf.train.latest_checkpoint(str(workdir / "ckpt")).endswith("ckpt-16")
+    assert sum(line.startswith("kimg ") for line in lines) == 2
+    assert "eval/mean_distance" in lines[-1] and "img/s" in lines[-1]
+    assert set(summary["metrics"]) >= expected
+
+    model, _, _, step = workdir_lib.restore_model(str(workdir))
+    assert step == 16 and model.encode(np.zeros((1, 32, 32, 1), np.float32)).shape == (1, 4, 4, 2)
+
+    # Rerunning the finished run does nothing; a longer one continues from step 16.
+    again, _ = run(config, workdir)
+    assert again["step"] == 16 and again["resumed_from"] == 16
+    longer = dataclasses.replace(config, train=dataclasses.replace(config.train, train_kimg=0.375))
+    resumed, _ = run(longer, workdir)
+    assert resumed["resumed_from"] == 16 and resumed["step"] == 24
+    assert [step for step, _ in read_tensor_events(str(workdir))["losses/reconstruction"]] == [
+        8, 16, 24]
+    assert workdir_lib.load_config(str(workdir)).train.train_kimg == 0.375
+
+
+def test_a_different_config_in_a_workdir_is_refused_untouched(tmp_path):
+    workdir = tmp_path / "run"
+    (workdir / "ckpt").mkdir(parents=True)
+    (workdir / "config.json").write_text(tiny_config().to_json())
+    (workdir / "ckpt" / "checkpoint").write_text("model_checkpoint_path: \"ckpt-8\"\n")
+    before = snapshot(workdir)
+    with pytest.raises(workdir_lib.WorkdirError, match=r"different config \(train.seed: 0 -> 1\)"):
+        run(tiny_config(seed=1), workdir)
+    (workdir / "config.json").unlink()
+    with pytest.raises(workdir_lib.WorkdirError, match="checkpoints but no config.json"):
+        run(tiny_config(), workdir)
+    assert snapshot(workdir) == {path: mtime for path, mtime in before.items()
+                                 if path != "config.json"}
+
+
+def test_invalid_requests_fail_before_writing(tmp_path):
+    workdir = tmp_path / "run"
+    with pytest.raises(train_lib.ConfigError, match="unknown dataset"):
+        run(tiny_config(dataset="no_such"), workdir)
+    wrong_colors = dataclasses.replace(tiny_config(), model=dataclasses.replace(
+        tiny_config().model, colors=3))
+    with pytest.raises(train_lib.ConfigError, match="colors 3 \\(dataset: 1\\)"):
+        run(wrong_colors, workdir)
+    with pytest.raises(train_lib.DatasetNotPreparedError):
+        run(tiny_config(dataset="mnist32", data_dir=str(tmp_path / "empty")), workdir)
+    assert not workdir.exists()
+
+
+def test_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    workdir = tmp_path / "run"
+    config = tiny_config(model="baseline")
+    # A learning rate this large overflows the weights within a few steps.
+    exploding = dataclasses.replace(config, model=dataclasses.replace(config.model, lr=1e30))
+    with pytest.raises(callbacks.NonFiniteLossError,
+                       match=r"^non-finite losses/\w+ at step \d+$"):
+        run(exploding, workdir)
+    latest = tf.train.latest_checkpoint(str(workdir / "ckpt"))
+    assert latest is None or workdir_lib.checkpoint_step(latest) % 8 == 0
+
+
+def test_mnist_run_reports_latent_accuracy_and_no_lines_metrics(tmp_path, mnist_data_dir):
+    workdir = tmp_path / "run"
+    config = tiny_config(model="baseline", dataset="mnist32", train_kimg=0.125,
+                         data_dir=mnist_data_dir)
+    summary, _ = run(config, workdir)
+    assert summary["step"] == 8
+    events = read_tensor_events(str(workdir))
+    assert "eval/latent_accuracy" in events and "eval/mean_distance" not in events
+    assert 0 <= summary["metrics"]["eval/latent_accuracy"] <= 100
+    assert len(os.listdir(workdir / "images")) == len(GRIDS)
+
+
+def test_data_seed_is_the_seed_at_step_zero_and_differs_after():
+    assert train_lib.data_seed(3, 0) == 3
+    seeds = {train_lib.data_seed(3, step) for step in (8, 16, 24)}
+    assert len(seeds) == 3 and all(0 <= seed < 2**32 for seed in seeds)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
