@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize
 
 # The reference adds this to the singular values before dividing by them.
 WHITENING_EPSILON = 1e-5
@@ -160,17 +160,21 @@ def _fit_softmax(features: np.ndarray, labels: np.ndarray, nclass: int, l2: floa
                  max_iter: int) -> tuple[np.ndarray, np.ndarray]:
     """Minimises mean cross-entropy + 0.5 * l2 * |W|^2; returns W [D, nclass], b [nclass]."""
     count, dim = features.shape
-    onehot = np.eye(nclass)[labels]
+    rows = np.arange(count)
 
     def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
         weights, bias = flat[:-nclass].reshape(dim, nclass), flat[-nclass:]
         logits = features @ weights + bias
-        log_norm = special.logsumexp(logits, axis=1)
-        loss = np.mean(log_norm - np.sum(logits * onehot, axis=1))
-        error = (np.exp(logits - log_norm[:, None]) - onehot) / count
-        grad_weights = features.T @ error + l2 * weights
+        logits -= logits.max(axis=1, keepdims=True)  # stable softmax; the loss is unchanged
+        probabilities = np.exp(logits)
+        normaliser = probabilities.sum(axis=1)
+        probabilities /= normaliser[:, None]
+        loss = np.mean(np.log(normaliser) - logits[rows, labels])
+        probabilities[rows, labels] -= 1.0                # now d(loss) / d(logits) * count
+        probabilities /= count
+        grad_weights = features.T @ probabilities + l2 * weights
         loss += 0.5 * l2 * np.sum(weights * weights)
-        return loss, np.concatenate([grad_weights.ravel(), error.sum(axis=0)])
+        return loss, np.concatenate([grad_weights.ravel(), probabilities.sum(axis=0)])
 
     result = optimize.minimize(loss_and_grad, np.zeros(dim * nclass + nclass), jac=True,
                                method="L-BFGS-B", options={"maxiter": max_iter})
