@@ -43,8 +43,14 @@ class Autoencoder(keras.Model):
     registered_name: ClassVar[str] = ""
 
     def __init__(self, config: ModelConfig, seed: int = 0, **kwargs):
+        """Builds every network; the initial weights are a function of `seed` alone.
+
+        Seeding resets Keras' global RNG (`keras.utils.set_random_seed`): the same seed must
+        give the same weights on every worker and in every rebuild of a run.
+        """
         kwargs.setdefault("name", config.name)
         super().__init__(**kwargs)
+        keras.utils.set_random_seed(int(seed))
         self.model_config = config
         self.seed = int(seed)
         self.hp = self.resolve_hparams(config.hparams)

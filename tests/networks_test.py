@@ -1,0 +1,91 @@
+"""The conv networks: the reference's parameter counts, initialiser, slope and shapes."""
+
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from acai_tf import fast_conv, networks
+from acai_tf.config import scales_for
+
+# (colors, depth, latent, latent_width) -> (encoder = critic params, decoder params); spec §3.1.
+REFERENCE_COUNTS = {
+    "lines32": ((1, 16, 16, 2), (627_472, 313_985)),
+    "mnist32_latent2": ((1, 16, 2, 4), (150_146, 75_265)),
+    "mnist32_latent16": ((1, 16, 16, 4), (166_288, 83_329)),
+    "svhn32_latent16": ((3, 64, 16, 4), (2_434_704, 1_219_203)),
+    "cifar10_latent64": ((3, 64, 64, 4), (2_655_936, 1_329_795)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_COUNTS))
+def test_parameter_counts_match_reference(name):
+    (colors, depth, latent, width), (enc_count, dec_count) = REFERENCE_COUNTS[name]
+    scales = scales_for(32, width)
+    assert networks.make_encoder(32, colors, depth, latent, scales).count_params() == enc_count
+    assert networks.make_decoder(width, latent, depth, colors, scales).count_params() == dec_count
+    assert networks.make_critic(32, colors, depth, latent, scales).count_params() == enc_count
+
+
+def test_shapes():
+    encoder = networks.make_encoder(32, 3, 4, 5, 3)
+    decoder = networks.make_decoder(4, 5, 4, 3, 3)
+    critic = networks.make_critic(32, 3, 4, 5, 3)
+    images = np.zeros((2, 32, 32, 3), np.float32)
+    assert encoder(images).shape == (2, 4, 4, 5)
+    assert decoder(np.zeros((2, 4, 4, 5), np.float32)).shape == (2, 32, 32, 3)
+    assert critic(images).shape == (2,)
+
+
+def test_initialiser_is_untruncated_normal_with_reference_std():
+    kernel = networks.HeModifiedNormal(0.2, seed=0)((3, 3, 64, 128)).numpy()
+    expected_std = 1.0 / np.sqrt((1 + 0.2**2) * 3 * 3 * 64)
+    assert abs(kernel.std() / expected_std - 1) < 0.01
+    assert abs(kernel.mean()) < 0.01 * expected_std * 10
+    # A truncated normal (Keras HeNormal) never exceeds 2 std; 73,728 plain draws do.
+    assert np.abs(kernel).max() > 3 * expected_std
+
+
+def test_biases_zero_and_hidden_slope_is_0_2():
+    encoder = networks.make_encoder(32, 1, 4, 2, 3)
+    convs = [layer for layer in encoder.layers if hasattr(layer, "kernel")]
+    assert all(np.all(layer.bias.numpy() == 0) for layer in convs)
+    hidden = convs[1]  # a 3x3 conv with leaky ReLU
+    assert hidden.activation(tf.constant([-10.0])).numpy()[0] == pytest.approx(-2.0)
+    assert convs[0].activation(tf.constant([-10.0])).numpy()[0] == -10.0  # 1x1 input: linear
+    assert convs[-1].activation(tf.constant([-10.0])).numpy()[0] == -10.0  # latent: linear
+
+
+def test_box_downscale_and_nearest_upscale():
+    encoder = networks.make_encoder(32, 1, 4, 2, 3)
+    decoder = networks.make_decoder(4, 2, 4, 1, 3)
+    assert [type(l).__name__ for l in encoder.layers].count("AveragePooling2D") == 3
+    ups = [l for l in decoder.layers if type(l).__name__ == "UpSampling2D"]
+    assert len(ups) == 3 and all(l.interpolation == "nearest" for l in ups)
+
+
+@pytest.mark.parametrize("channels,size", [(1, 8), (16, 32), (128, 4)])
+def test_fast_conv_gradients_equal_stock_gradients(channels, size):
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(3, size, size, channels)), tf.float32)
+    kernel = tf.Variable(rng.normal(size=(3, 3, channels, 7)), dtype=tf.float32)
+    upstream = tf.constant(rng.normal(size=(3, size, size, 7)), tf.float32)
+    layer = fast_conv.SameConv2D(7, 3, padding="same")
+    layer.build(x.shape)
+
+    def grads(conv):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = conv(x, kernel)
+        return y, tape.gradient(y, [x, kernel], output_gradients=upstream)
+
+    y_fast, (dx_fast, dk_fast) = grads(layer.convolution_op)
+    y_ref, (dx_ref, dk_ref) = grads(lambda a, k: tf.nn.conv2d(a, k, 1, "SAME"))
+    np.testing.assert_allclose(y_fast, y_ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dx_fast, dx_ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(dk_fast, dk_ref, rtol=1e-4, atol=1e-3)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
