@@ -1,0 +1,85 @@
+"""Evaluates a trained run: lines metrics, latent classifiers and K-means clustering.
+
+Usage (from the repo root):
+
+    python -m flags.evaluate --workdir=out/mnist32_acai
+    python -m flags.evaluate --workdir=W --checkpoint=W/ckpt/ckpt-262144 --n_init=10
+
+The model is rebuilt from W/config.json and its latest checkpoint (or --checkpoint). Results go
+to W/eval/results.json and W/eval/interpolation.png, and as `eval/...` scalars to W/tb/eval.
+The evaluations that apply are chosen from the dataset (see acai_tf.eval_lib). Bad input is
+reported as one line, `error: ...`, with exit status 1.
+"""
+
+import json
+import os
+import sys
+
+# TensorFlow's C++ start-up chatter on stderr would bury the one-line error; set before the
+# first TensorFlow import, and only as a default.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# pylint: disable=wrong-import-position
+from absl import app
+from absl import flags
+from absl import logging
+
+from acai_tf import eval_lib
+
+_DEFAULTS = eval_lib.EvalOptions()
+
+flags.DEFINE_string("workdir", None, "Training workdir (config.json and ckpt/).")
+flags.DEFINE_string("checkpoint", None, "Checkpoint path prefix; default the latest one.")
+flags.DEFINE_integer("seed", _DEFAULTS.seed, "Draws the lines32 test lines; seeds K-means.")
+flags.DEFINE_integer("n_init", _DEFAULTS.n_init, "K-means restarts (the paper: 1000).")
+flags.DEFINE_integer("max_train_examples", _DEFAULTS.max_train_examples,
+                     "Train examples encoded for the probe and K-means.")
+flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Images per model call.")
+flags.DEFINE_string("data_dir", None, "tfds data directory; default the run's.")
+flags.DEFINE_list("parts", None, f"Evaluations to run among {', '.join(eval_lib.PARTS)} "
+                  "(default: all that apply to the dataset).")
+
+FLAGS = flags.FLAGS
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        print(f"error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
+        sys.exit(1)
+    # tfds logs its dataset look-ups through absl; they would surround a one-line error.
+    logging.set_verbosity(logging.ERROR)
+    positive = {"n_init": FLAGS.n_init, "max_train_examples": FLAGS.max_train_examples,
+                "batch_size": FLAGS.batch_size}
+    for name, value in positive.items():
+        if value < 1:
+            print(f"error: --{name} must be at least 1, got {value}", file=sys.stderr)
+            sys.exit(1)
+    options = eval_lib.EvalOptions(
+        seed=FLAGS.seed, n_init=FLAGS.n_init, max_train_examples=FLAGS.max_train_examples,
+        batch_size=FLAGS.batch_size, data_dir=FLAGS.data_dir,
+        parts=tuple(FLAGS.parts) if FLAGS.parts else None)
+    try:
+        results = eval_lib.evaluate(FLAGS.workdir, checkpoint=FLAGS.checkpoint, options=options)
+    except eval_lib.USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    metrics = {part: results[part] for part in eval_lib.PARTS if results[part] is not None}
+    print(f"wrote {eval_lib.results_path(FLAGS.workdir)}: {json.dumps(metrics)}")
+
+
+def _parse(argv: list[str]) -> list[str]:
+    """Parses flags like absl, but reports a bad flag as one line `error: ...`, exit 1."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+def run() -> None:
+    flags.mark_flag_as_required("workdir")
+    app.run(main, flags_parser=_parse)
+
+
+if __name__ == "__main__":
+    run()
