@@ -28,55 +28,67 @@ from acai_tf import eval_lib
 
 _DEFAULTS = eval_lib.EvalOptions()
 
-flags.DEFINE_string("workdir", None, "Training workdir (config.json and ckpt/).")
-flags.DEFINE_string("checkpoint", None, "Checkpoint path prefix; default the latest one.")
-flags.DEFINE_integer("seed", _DEFAULTS.seed, "Draws the lines32 test lines; seeds K-means.")
-flags.DEFINE_integer("n_init", _DEFAULTS.n_init, "K-means restarts (the paper: 1000).")
-flags.DEFINE_integer("max_train_examples", _DEFAULTS.max_train_examples,
-                     "Train examples encoded for the probe and K-means.")
-flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Images per model call.")
-flags.DEFINE_string("data_dir", None, "tfds data directory; default the run's.")
-flags.DEFINE_list("parts", None, f"Evaluations to run among {', '.join(eval_lib.PARTS)} "
-                  "(default: all that apply to the dataset).")
 
-FLAGS = flags.FLAGS
+def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Defines the evaluate flags in `flag_values` (at run time, not on import)."""
+    fv = {"flag_values": flag_values}
+    flags.DEFINE_string("workdir", None, "Training workdir (config.json and ckpt/).", **fv)
+    flags.DEFINE_string("checkpoint", None, "Checkpoint path prefix; default the latest one.",
+                        **fv)
+    flags.DEFINE_integer("seed", _DEFAULTS.seed, "Draws the lines32 test lines; seeds K-means.",
+                         **fv)
+    flags.DEFINE_integer("n_init", _DEFAULTS.n_init, "K-means restarts (the paper: 1000).", **fv)
+    flags.DEFINE_integer("max_train_examples", _DEFAULTS.max_train_examples,
+                         "Train examples encoded for the probe and K-means.", **fv)
+    flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Images per model call.", **fv)
+    flags.DEFINE_string("data_dir", None, "tfds data directory; default the run's.", **fv)
+    flags.DEFINE_list("parts", None, f"Evaluations to run among {', '.join(eval_lib.PARTS)} "
+                      "(default: all that apply to the dataset).", **fv)
+
+
+def evaluate_from_flags(flag_values: flags.FlagValues) -> int:
+    """Runs the evaluation the parsed flags describe; returns the exit status."""
+    # tfds logs its dataset look-ups through absl; they would surround a one-line error.
+    logging.set_verbosity(logging.ERROR)
+    fv = flag_values
+    positive = {"n_init": fv.n_init, "max_train_examples": fv.max_train_examples,
+                "batch_size": fv.batch_size}
+    for name, value in positive.items():
+        if value < 1:
+            print(f"error: --{name} must be at least 1, got {value}", file=sys.stderr)
+            return 1
+    options = eval_lib.EvalOptions(
+        seed=fv.seed, n_init=fv.n_init, max_train_examples=fv.max_train_examples,
+        batch_size=fv.batch_size, data_dir=fv.data_dir,
+        parts=tuple(fv.parts) if fv.parts else None)
+    try:
+        results = eval_lib.evaluate(fv.workdir, checkpoint=fv.checkpoint, options=options)
+    except eval_lib.USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    metrics = {part: results[part] for part in eval_lib.PARTS if results[part] is not None}
+    print(f"wrote {eval_lib.results_path(fv.workdir)}: {json.dumps(metrics)}")
+    return 0
 
 
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         print(f"error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
         sys.exit(1)
-    # tfds logs its dataset look-ups through absl; they would surround a one-line error.
-    logging.set_verbosity(logging.ERROR)
-    positive = {"n_init": FLAGS.n_init, "max_train_examples": FLAGS.max_train_examples,
-                "batch_size": FLAGS.batch_size}
-    for name, value in positive.items():
-        if value < 1:
-            print(f"error: --{name} must be at least 1, got {value}", file=sys.stderr)
-            sys.exit(1)
-    options = eval_lib.EvalOptions(
-        seed=FLAGS.seed, n_init=FLAGS.n_init, max_train_examples=FLAGS.max_train_examples,
-        batch_size=FLAGS.batch_size, data_dir=FLAGS.data_dir,
-        parts=tuple(FLAGS.parts) if FLAGS.parts else None)
-    try:
-        results = eval_lib.evaluate(FLAGS.workdir, checkpoint=FLAGS.checkpoint, options=options)
-    except eval_lib.USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-    metrics = {part: results[part] for part in eval_lib.PARTS if results[part] is not None}
-    print(f"wrote {eval_lib.results_path(FLAGS.workdir)}: {json.dumps(metrics)}")
+    sys.exit(evaluate_from_flags(flags.FLAGS))
 
 
 def _parse(argv: list[str]) -> list[str]:
     """Parses flags like absl, but reports a bad flag as one line `error: ...`, exit 1."""
     try:
-        return FLAGS(argv)
+        return flags.FLAGS(argv)
     except flags.Error as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
 
 
 def run() -> None:
+    define_flags()
     flags.mark_flag_as_required("workdir")
     app.run(main, flags_parser=_parse)
 
