@@ -108,9 +108,9 @@ def evaluate(workdir: str, *, checkpoint: str | None = None,
         The content of results.json: {"dataset", "model", "latent_dim", "hparams",
         "train_seed", "checkpoint", "step", "kimg", "seed", "lines": {"mean_distance",
         "mean_smoothness"} or None, "classifier": {"in_training_accuracy", "probe_accuracy"
-        (None without a finite train split)} or None, "clustering": {"accuracy", "n_init",
-        "train_examples"} or None, "wall_time_s": {part: seconds, "total"}}. Accuracies are in
-        %; non-finite metrics are None.
+        (absent without a finite train split)} or None, "clustering": {"accuracy", "n_init",
+        "train_examples"} or None, "wall_time_s": {part: seconds, "total"}}. A part that does
+        not apply is None. Accuracies are in %; a metric that came out NaN is None.
 
     Raises:
         One of USER_ERRORS, with a one-line message, before anything is written.
@@ -162,9 +162,11 @@ def evaluate(workdir: str, *, checkpoint: str | None = None,
     if "classifier" in parts:
         results["classifier"] = {"in_training_accuracy": 100.0 * float(
             np.mean(test["predictions"] == test["labels"]))}
-        results["classifier"]["probe_accuracy"] = None if train is None else 100.0 * timed(
-            "probe", lambda: representation.linear_probe_accuracy(
-                train["latents"], train["labels"], test["latents"], test["labels"], info.nclass))
+        if train is not None:
+            results["classifier"]["probe_accuracy"] = 100.0 * timed(
+                "probe", lambda: representation.linear_probe_accuracy(
+                    train["latents"], train["labels"], test["latents"], test["labels"],
+                    info.nclass))
     if "clustering" in parts:
         accuracy = timed("clustering", lambda: representation.kmeans_accuracy(
             train["latents"], test["latents"], test["labels"], info.nclass,

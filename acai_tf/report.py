@@ -1,0 +1,356 @@
+"""The paper's tables across runs (models x seeds), as Markdown and CSV, and a side-by-side figure.
+
+Runs are grouped by (dataset, model, latent dim), read from each workdir's config.json; a cell
+is mean ± std over the group's runs (np.std, ddof=0, as the paper's notebook). Rows are
+(dataset, latent dim[, metric]) and columns the models, in the registry's (the paper's) order;
+only what the runs hold is shown. Tables, by file name:
+
+- table1_lines: mean distance (x10^3) and smoothness at the evaluated checkpoint;
+- table1_lines_training: the paper's Table-1 protocol, from the training-time evaluations in
+  `tb/train` (eval/mean_distance, eval/mean_smoothness): per run the median of the last
+  `last_n` logged values, then mean ± std over runs;
+- table2_classifier: the in-training latent classifier's test accuracy (%) at the checkpoint;
+- table2_classifier_training: the same by the paper's protocol (eval/latent_accuracy, median
+  of the last `last_n` values);
+- table2_probe: the post-hoc linear probe's test accuracy (%);
+- table3_clustering: K-means clustering accuracy (%).
+
+Each table is written as <name>.md (with a note on run counts) and <name>.csv (long format:
+dataset, latent_dim, metric, model, mean, std, runs); tables.md holds them all. Checkpoint
+values come from `eval/results.json` (see acai_tf.eval_lib).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import os
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from acai_tf import eval_lib, figures
+from acai_tf import workdir as workdir_lib
+
+# Paper spellings of the registered model names (others are shown as registered).
+DISPLAY_NAMES = {"baseline": "Baseline", "dropout": "Dropout", "denoising": "Denoising",
+                 "vae": "VAE", "aae": "AAE", "vqvae": "VQ-VAE", "acai": "ACAI"}
+TRAINING_TAGS = ("eval/mean_distance", "eval/mean_smoothness", "eval/latent_accuracy")
+# Config fields runs of one group may differ in: they are repetitions of one experiment.
+_REPEAT_FIELDS = {"seed", "data_dir", "strategy"}
+
+
+class ReportError(RuntimeError):
+    """A run cannot be reported; the message is one line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What the report uses of one workdir.
+
+    Attributes:
+        workdir: the run's directory.
+        config: its config.json as a dict.
+        key: (dataset, model, latent dim), the group it belongs to.
+        results: eval/results.json, or None.
+        training: {tag: median of the last `last_n` training-time values} for TRAINING_TAGS
+            found in tb/train.
+        last_n: see training.
+    """
+
+    workdir: str
+    config: dict[str, Any]
+    key: tuple[str, str, int]
+    results: dict[str, Any] | None
+    training: dict[str, float]
+    last_n: int = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class _Metric:
+    """One kind of table row: a label, where a run keeps the value, and the display scale.
+
+    `value(run)` returns _ABSENT when the run did not measure the metric, None when it was
+    measured but came out NaN, else the value.
+    """
+
+    label: str
+    value: Callable[[Run], Any]
+    scale: float = 1.0
+
+
+_ABSENT = object()
+
+
+def _result(part: str, key: str) -> Callable[[Run], Any]:
+    return lambda run: ((run.results or {}).get(part) or {}).get(key, _ABSENT)
+
+
+def _training(tag: str) -> Callable[[Run], Any]:
+    return lambda run: run.training.get(tag, _ABSENT)
+
+
+def _n_init_note(runs: Sequence[Run]) -> str:
+    counts = sorted({run.results["clustering"]["n_init"] for run in runs
+                     if (run.results or {}).get("clustering")})
+    return f"K-means restarts (n_init): {', '.join(map(str, counts))}."
+
+
+def _last_n_note(runs: Sequence[Run]) -> str:
+    return (f"Per run: the median of the last {', '.join(sorted({str(run.last_n) for run in runs}))}"
+            " training-time evaluations.")
+
+
+_DISTANCE, _SMOOTHNESS, _ACCURACY = "Mean distance (×10³)", "Mean smoothness", "Accuracy (%)"
+_TRAINING = "training-time evaluations"
+# name: (title, row metrics, note on how runs were measured).
+TABLES: dict[str, tuple[str, tuple[_Metric, ...], Callable[[Sequence[Run]], str] | None]] = {
+    "table1_lines": ("Table 1: lines interpolation, evaluated checkpoint", (
+        _Metric(_DISTANCE, _result("lines", "mean_distance"), 1e3),
+        _Metric(_SMOOTHNESS, _result("lines", "mean_smoothness"))), None),
+    "table1_lines_training": (f"Table 1: lines interpolation, {_TRAINING}", (
+        _Metric(_DISTANCE, _training("eval/mean_distance"), 1e3),
+        _Metric(_SMOOTHNESS, _training("eval/mean_smoothness"))), _last_n_note),
+    "table2_classifier": ("Table 2: single-layer classifier, evaluated checkpoint", (
+        _Metric(_ACCURACY, _result("classifier", "in_training_accuracy")),), None),
+    "table2_classifier_training": (f"Table 2: single-layer classifier, {_TRAINING}", (
+        _Metric(_ACCURACY, _training("eval/latent_accuracy")),), _last_n_note),
+    "table2_probe": ("Linear probe on frozen latents", (
+        _Metric(_ACCURACY, _result("classifier", "probe_accuracy")),), None),
+    "table3_clustering": ("Table 3: K-means clustering", (
+        _Metric(_ACCURACY, _result("clustering", "accuracy")),), _n_init_note),
+}
+
+
+def training_medians(workdir: str, last_n: int = 20) -> dict[str, float]:
+    """{tag: median of the last `last_n` values by step} for TRAINING_TAGS in workdir/tb/train.
+
+    TF2 summaries are tensor events. A step logged twice (a run resumed after a crash) counts
+    once, with its latest value.
+    """
+    path = os.path.join(workdir, workdir_lib.TENSORBOARD_DIR, "train")
+    if not os.path.isdir(path):
+        return {}
+    # pylint: disable=import-outside-toplevel
+    import tensorflow as tf
+    from tensorboard.backend.event_processing import event_accumulator
+
+    accumulator = event_accumulator.EventAccumulator(
+        path, size_guidance={event_accumulator.TENSORS: 0})
+    accumulator.Reload()
+    medians = {}
+    for tag in sorted(set(TRAINING_TAGS) & set(accumulator.Tags()["tensors"])):
+        by_step = {}
+        for event in sorted(accumulator.Tensors(tag), key=lambda event: event.wall_time):
+            by_step[event.step] = float(tf.make_ndarray(event.tensor_proto))
+        medians[tag] = float(np.median([by_step[step] for step in sorted(by_step)[-last_n:]]))
+    return medians
+
+
+def load_run(workdir: str, last_n: int = 20) -> Run:
+    """Reads a run's config, results (if any) and training-time evaluations.
+
+    Raises:
+        ReportError: no readable config.json, or an unreadable results.json.
+    """
+    try:
+        config = workdir_lib.load_config(workdir)
+    except workdir_lib.WorkdirError as error:
+        raise ReportError(str(error)) from None
+    results, path = None, eval_lib.results_path(workdir)
+    if os.path.isfile(path):
+        try:
+            with open(path) as f:
+                results = json.load(f)
+        except (OSError, ValueError) as error:
+            raise ReportError(f"cannot read {path}: {error}") from None
+    width, _, channels = config.model.latent_shape
+    return Run(workdir=workdir, config=config.to_dict(),
+               key=(config.train.dataset, config.model.name, width * width * channels),
+               results=results, training=training_medians(workdir, last_n), last_n=last_n)
+
+
+MISSING_POLICIES = ("error", "evaluate", "skip")
+
+
+def collect_runs(workdirs: Sequence[str], *, last_n: int = 20, missing: str = "error",
+                 eval_options: eval_lib.EvalOptions = eval_lib.EvalOptions(),
+                 log: Callable[[str], None] = print) -> list[Run]:
+    """Loads runs, dealing with those that have no eval/results.json as `missing` says.
+
+    Args:
+        workdirs: training workdirs.
+        last_n: training-time evaluations whose median stands for a run.
+        missing: "error" raises ReportError naming the first run without results; "evaluate"
+            runs `eval_lib.evaluate(workdir, options=eval_options)` on it first; "skip" reports
+            it in the training-time tables only.
+
+    Raises:
+        ReportError, or one of eval_lib.USER_ERRORS when evaluating.
+    """
+    if missing not in MISSING_POLICIES:
+        raise ReportError(f"missing must be one of {', '.join(MISSING_POLICIES)}, got "
+                          f"{missing!r}")
+    runs = []
+    for workdir in workdirs:
+        run = load_run(workdir, last_n)
+        if run.results is None and missing == "error":
+            raise ReportError(f"{eval_lib.results_path(workdir)} does not exist: run python -m "
+                              f"flags.evaluate --workdir={workdir}, or report with "
+                              "--missing=evaluate or --missing=skip")
+        if run.results is None and missing == "evaluate":
+            eval_lib.evaluate(workdir, options=eval_options, log=log)
+            run = load_run(workdir, last_n)
+        runs.append(run)
+    return runs
+
+
+def mean_std(values: Sequence[float | None]) -> tuple[float, float]:
+    """Mean and population std (np.std, ddof=0); a NaN run (None) makes both NaN."""
+    array = np.array([np.nan if value is None else value for value in values], np.float64)
+    return float(np.mean(array)), float(np.std(array))
+
+
+def format_cell(mean: float, std: float) -> str:
+    return f"{mean:.2f} ± {std:.2f}"
+
+
+def groups(runs: Sequence[Run]) -> dict[tuple[str, str, int], list[Run]]:
+    """Runs by (dataset, model, latent dim), in the order first seen."""
+    grouped: dict[tuple[str, str, int], list[Run]] = {}
+    for run in runs:
+        grouped.setdefault(run.key, []).append(run)
+    return grouped
+
+
+def group_warnings(runs: Sequence[Run]) -> list[str]:
+    """One line per group whose runs differ in more than the repetition fields (seed, ...)."""
+    warnings = []
+    for (dataset, model, latent), group in groups(runs).items():
+        settings = {json.dumps({"model": run.config["model"], "train": {
+            key: value for key, value in run.config["train"].items()
+            if key not in _REPEAT_FIELDS}}, sort_keys=True) for run in group}
+        if len(settings) > 1:
+            warnings.append(f"runs of {dataset} / {model} / latent {latent} differ in more "
+                            f"than the seed: {', '.join(run.workdir for run in group)}")
+    return warnings
+
+
+def _order(known: Sequence[str], name: str) -> tuple[int, str]:
+    return (list(known).index(name) if name in known else len(known), name)
+
+
+def build_table(name: str, runs: Sequence[Run]) -> dict[str, Any] | None:
+    """The table `name` of TABLES over runs, or None when no run measured its metrics.
+
+    Returns:
+        {"name", "title", "columns": model names in paper order, "note": how the values were
+        measured (or ""), "rows": [(dataset, latent dim, metric label, {model: (mean, std,
+        number of runs)})]}.
+    """
+    # pylint: disable=import-outside-toplevel
+    from acai_tf import datasets, models
+
+    title, metrics, note = TABLES[name]
+    cells: dict[tuple[str, int, str], dict[str, tuple[float, float, int]]] = {}
+    for (dataset, model, latent), group in groups(runs).items():
+        for metric in metrics:
+            values = [metric.value(run) for run in group]
+            values = [None if value is None else value * metric.scale for value in values
+                      if value is not _ABSENT]
+            if values:
+                cells.setdefault((dataset, latent, metric.label), {})[model] = (
+                    *mean_std(values), len(values))
+    if not cells:
+        return None
+    labels = [metric.label for metric in metrics]
+    rows = sorted(cells, key=lambda row: (_order(datasets.names(), row[0]), row[1],
+                                          labels.index(row[2])))
+    columns = sorted({model for row in cells.values() for model in row},
+                     key=lambda model: _order(models.names(), model))
+    measured = [run for run in runs if any(metric.value(run) is not _ABSENT
+                                           for metric in metrics)]
+    return {"name": name, "title": title, "columns": columns, "note": note(measured) if note
+            else "", "rows": [(*row, cells[row]) for row in rows]}
+
+
+def to_markdown(table: dict[str, Any]) -> str:
+    """The table in Markdown: a title, the grid of mean ± std, and the run counts."""
+    header = ["Dataset", "Latent dim", "Metric"] + [DISPLAY_NAMES.get(model, model)
+                                                    for model in table["columns"]]
+    lines = [f"### {table['title']}", "", "| " + " | ".join(header) + " |",
+             "|" + "---|" * len(header)]
+    counts = set()
+    for dataset, latent, label, cells in table["rows"]:
+        values = [format_cell(*cells[model][:2]) if model in cells else "–"
+                  for model in table["columns"]]
+        counts.update(cell[2] for cell in cells.values())
+        lines.append("| " + " | ".join([dataset, str(latent), label, *values]) + " |")
+    runs = "-".join(str(count) for count in sorted({min(counts), max(counts)}))
+    lines += ["", f"Mean ± std (ddof=0) over {runs} run(s) per cell. {table['note']}".rstrip()]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(table: dict[str, Any]) -> str:
+    """The table in long format: dataset, latent_dim, metric, model, mean, std, runs."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["dataset", "latent_dim", "metric", "model", "mean", "std", "runs"])
+    for dataset, latent, label, cells in table["rows"]:
+        for model in table["columns"]:
+            if model in cells:
+                mean, std, count = cells[model]
+                writer.writerow([dataset, latent, label, model, repr(mean), repr(std), count])
+    return out.getvalue()
+
+
+def comparison_figures(runs: Sequence[Run]) -> dict[str, np.ndarray]:
+    """{dataset: RGB uint8 figure}: each model's eval/interpolation.png (of its lowest-seed
+    run that has one) side by side, labelled, in paper order by latent dim."""
+    # pylint: disable=import-outside-toplevel
+    from acai_tf import models
+
+    blocks: dict[str, list[tuple[tuple, str, np.ndarray]]] = {}
+    for (dataset, model, latent), group in groups(runs).items():
+        with_figure = [run for run in group if os.path.isfile(eval_lib.figure_path(run.workdir))]
+        if with_figure:
+            run = min(with_figure, key=lambda run: run.config["train"]["seed"])
+            blocks.setdefault(dataset, []).append((
+                (latent, _order(models.names(), model)),
+                f"{DISPLAY_NAMES.get(model, model)}, latent {latent}",
+                figures.read_png(eval_lib.figure_path(run.workdir))))
+    return {dataset: figures.side_by_side([(label, image) for _, label, image in sorted(
+        items, key=lambda item: item[0])]) for dataset, items in blocks.items()}
+
+
+def write_report(runs: Sequence[Run], output_dir: str) -> list[str]:
+    """Writes every table that has values (.md and .csv), tables.md and the figures.
+
+    Returns:
+        The paths written.
+    """
+    if not runs:
+        raise ReportError("no runs to report")
+    os.makedirs(output_dir, exist_ok=True)
+    written, sections = [], []
+    for name in TABLES:
+        table = build_table(name, runs)
+        if table is None:
+            continue
+        for extension, text in (("md", to_markdown(table)), ("csv", to_csv(table))):
+            written.append(_write_text(os.path.join(output_dir, f"{name}.{extension}"), text))
+        sections.append(to_markdown(table))
+    written.append(_write_text(os.path.join(output_dir, "tables.md"), "\n".join(sections)))
+    for dataset, image in comparison_figures(runs).items():
+        path = os.path.join(output_dir, f"interpolation_{dataset.replace(':', '_')}.png")
+        figures.write_png(path, image)
+        written.append(path)
+    return written
+
+
+def _write_text(path: str, text: str) -> str:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
