@@ -31,7 +31,6 @@ import tensorflow as tf
 from acai_tf.config import ExperimentConfig
 
 SIGNATURE_KEYS = ("serving_default", "encode", "decode", "reconstruct", "interpolate")
-METHODS = ("linear", "spherical")
 MAX_STEPS = 256  # Bounds the decoder work of one interpolate request (B * steps images).
 CONFIG_ASSET = "config.json"
 
@@ -39,8 +38,8 @@ CONFIG_ASSET = "config.json"
 def _checked(tensor: tf.Tensor, spec: tf.TensorSpec) -> tf.Tensor:
     """`tensor` after run-time checks of its shape and (for floats) finiteness.
 
-    A SavedModel's signature does not check the shapes it is fed (TF Serving neither), so
-    without EnsureShape a wrong shape fails deep inside the network with an obscure message.
+    Neither a SavedModel signature nor TF Serving checks the shapes it is fed: without
+    EnsureShape, a wrong shape fails deep inside the network with an obscure message.
     """
     tensor = tf.ensure_shape(tensor, spec.shape)
     if spec.dtype.is_floating:
