@@ -189,11 +189,19 @@ class _Runner:
         spec = tf.TensorSpec([None, info.image_size, info.image_size, info.colors], tf.float32)
         self._encode = tf.function(lambda x: tf.reshape(model.encode(x), [tf.shape(x)[0], -1]),
                                    input_signature=[spec])
-        self._encode_predict = tf.function(
-            lambda x: (tf.reshape(model.encode(x), [tf.shape(x)[0], -1]),
-                       tf.argmax(model.classify(x), axis=-1)), input_signature=[spec])
+        self._encode_predict = tf.function(self._latents_and_predictions,
+                                           input_signature=[spec])
         self._spec = spec
         self._interpolate: dict[int, Callable] = {}
+
+    def _latents_and_predictions(self, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Flat latents [B, D] and the in-training classifier's argmax [B], with one encoding.
+
+        Equals argmax(model.classify(images)), which would encode a second time.
+        """
+        latents = self.model.encode(images)
+        logits = self.model.classifier(self.model.classifier_features(images, latents))
+        return tf.reshape(latents, [tf.shape(images)[0], -1]), tf.argmax(logits, axis=-1)
 
     def test_images(self, count: int) -> np.ndarray:
         """The first `count` test images [count, S, S, C] (lines drawn with the seed)."""
