@@ -99,8 +99,8 @@ def _n_init_note(runs: Sequence[Run]) -> str:
 
 
 def _last_n_note(runs: Sequence[Run]) -> str:
-    return (f"Per run: the median of the last {', '.join(sorted({str(run.last_n) for run in runs}))}"
-            " training-time evaluations.")
+    last_n = ", ".join(sorted({str(run.last_n) for run in runs}))
+    return f"Per run: the median of the last {last_n} training-time evaluations."
 
 
 _DISTANCE, _SMOOTHNESS, _ACCURACY = "Mean distance (×10³)", "Mean smoothness", "Accuracy (%)"
