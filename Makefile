@@ -47,6 +47,9 @@ $(PY):
 
 $(INSTALL_STAMP): setup.py | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	# Client protos only; its declared `tensorflow` dependency would replace tensorflow-cpu.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps \
+		tensorflow-serving-api==2.21.0
 	touch $@
 
 # Imported by .bazelrc: Bazel needs the interpreter's absolute path, which only the clone knows.

@@ -1,4 +1,9 @@
-"""Installs the acai_tf library (the binaries under flags/ and export/ run from the repo root)."""
+"""Installs the acai_tf library and console scripts for the binaries in flags/ and export/.
+
+tensorflow-serving-api (client protos for the export's warm-up requests) declares a dependency
+on the full `tensorflow` wheel, which would replace tensorflow-cpu; the Makefile installs it
+with `--no-deps` next to this package.
+"""
 import setuptools
 
 setuptools.setup(
@@ -20,6 +25,16 @@ setuptools.setup(
         "scikit-learn>=1.4",
         "pillow>=10.0",
     ],
+    entry_points={
+        "console_scripts": [
+            "acai-train = acai_tf.console:train",
+            "acai-evaluate = acai_tf.console:evaluate",
+            "acai-report = acai_tf.console:report",
+            "acai-export = acai_tf.console:export",
+            "acai-prepare-data = acai_tf.console:prepare_data",
+            "acai-demo = acai_tf.console:demo",
+        ],
+    },
     extras_require={
         "gpu": ["tensorflow[and-cuda]==2.21.0"],
         "test": ["pytest>=8.0", "pytest-xdist>=3.5"],
