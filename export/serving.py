@@ -193,4 +193,6 @@ def save(model, config: ExperimentConfig, path: str) -> None:
         with open(config_file, "w", encoding="utf-8") as f:
             f.write(config.to_json())
         servable.config_file = tf.saved_model.Asset(config_file)
-        tf.saved_model.save(servable, path, signatures=signatures)
+        # Serving needs no gradients; saving the custom conv gradients would double the work.
+        options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
+        tf.saved_model.save(servable, path, signatures=signatures, options=options)

@@ -8,6 +8,7 @@ also replays the export's warm-up requests and requests built from the Signature
 sent malformed inputs, each of which must fail with a clear InvalidArgumentError.
 """
 
+import fcntl
 import json
 import os
 import subprocess
@@ -196,40 +197,55 @@ def run_fresh_process(plan: dict, tmp: Path) -> dict:
     return json.loads((tmp / "report.json").read_text())
 
 
-@pytest.fixture(scope="module", name="served")
-def fixture_served(tmp_path_factory):
-    """Exports every model into one export dir and serves them all in one fresh process.
+def _export_and_serve(root: Path) -> None:
+    """Exports every model into `root/models`, then serves them all in one fresh process.
 
-    Returns:
-        {"export_dir", "report", "workdirs", "expected" {model: [outputs per call]},
-         "served" {model: npz of the fresh process's outputs}}.
+    Writes `<model>_expected.npz` (the Keras outputs, `<call>/<output>`), `<model>_outputs.npz`
+    (the served ones, `<a|b>/<call>/<output>`) and, last, `report.json`.
     """
-    root = tmp_path_factory.mktemp("export")
-    export_dir = root / "models"
-    plan, expected, workdirs = {}, {}, {}
+    plan = {}
     for name in models.names():
-        workdirs[name] = root / f"workdir_{name}"
-        make_workdir(workdirs[name], name)
-        result = export_lib.export(str(workdirs[name]), str(export_dir))
-        assert (result.path, result.step) == (str(export_dir / name / "1"), STEP)
-        model, _, _, _ = workdir.restore_model(str(workdirs[name]))
+        make_workdir(root / f"workdir_{name}", name)
+        result = export_lib.export(str(root / f"workdir_{name}"), str(root / "models"))
+        assert (result.path, result.step) == (str(root / "models" / name / "1"), STEP)
+        model, _, _, _ = workdir.restore_model(str(root / f"workdir_{name}"))
         calls, bad = _calls(model.latent_dim), _bad_requests(model.latent_dim)
         arrays = {f"{i}/{key}": value for i, (_, inputs) in enumerate(calls)
                   for key, value in inputs.items()}
         arrays.update({f"bad/{case}/{key}": value for case, (_, inputs, _) in bad.items()
                        for key, value in inputs.items()})
         np.savez(root / f"{name}_inputs.npz", **arrays)
-        expected[name] = [_keras_outputs(model, sig, inputs) for sig, inputs in calls]
+        np.savez(root / f"{name}_expected.npz", **{
+            f"{i}/{key}": value for i, (sig, inputs) in enumerate(calls)
+            for key, value in _keras_outputs(model, sig, inputs).items()})
         replay = [os.path.join(result.path, warmup.ASSETS_EXTRA, warmup.WARMUP_FILE),
                   _requests_from_signatures(result.path, name, root / f"{name}_requests")]
         plan[name] = {"path": result.path, "inputs": str(root / f"{name}_inputs.npz"),
                       "outputs": str(root / f"{name}_outputs.npz"), "replay": replay,
                       "calls": [sig for sig, _ in calls],
                       "bad": {case: sig for case, (sig, _, _) in bad.items()}}
-    report = run_fresh_process(plan, root)
-    served = {name: np.load(job["outputs"]) for name, job in plan.items()}
-    return {"export_dir": export_dir, "report": report, "workdirs": workdirs,
-            "expected": expected, "served": served}
+    run_fresh_process(plan, root)
+
+
+@pytest.fixture(scope="module", name="served")
+def fixture_served(tmp_path_factory):
+    """Every model exported and served once per test run, whichever xdist worker asks first.
+
+    Returns:
+        {"root", "export_dir", "report", "expected" {model: npz}, "served" {model: npz}}.
+    """
+    base = tmp_path_factory.getbasetemp()
+    # Each pytest-xdist worker has its own basetemp; their parent is this run's.
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "export_test"
+    root.mkdir(exist_ok=True)
+    with open(root / ".lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "report.json").exists():
+            _export_and_serve(root)
+    return {"root": root, "export_dir": root / "models",
+            "report": json.loads((root / "report.json").read_text()),
+            "expected": {name: np.load(root / f"{name}_expected.npz") for name in models.names()},
+            "served": {name: np.load(root / f"{name}_outputs.npz") for name in models.names()}}
 
 
 def test_the_serving_process_imports_no_project_code(served):
@@ -239,12 +255,13 @@ def test_the_serving_process_imports_no_project_code(served):
 @pytest.mark.parametrize("name", models.names())
 def test_served_outputs_match_the_keras_model(served, name):
     largest = 0.0
+    expected = served["expected"][name]
+    assert len(expected.files) == 9  # Every output of every call.
     for route in ("a", "b"):  # Loaded signatures; session fed by SignatureDef tensor names.
-        for i, outputs in enumerate(served["expected"][name]):
-            for key, want in outputs.items():
-                got = served["served"][name][f"{route}/{i}/{key}"]
-                assert got.shape == np.shape(want), (route, i, key)
-                largest = max(largest, float(np.max(np.abs(got - want))))
+        for key in expected.files:
+            got, want = served["served"][name][f"{route}/{key}"], expected[key]
+            assert got.shape == want.shape, (route, key)
+            largest = max(largest, float(np.max(np.abs(got - want))))
     print(f"{name}: largest difference to the Keras model {largest:.3g}")
     assert largest <= ATOL
 
@@ -292,7 +309,7 @@ def test_only_encoder_decoder_variables_are_exported(served, name):
     saved = [reader.get_tensor(k) for k in reader.get_variable_to_shape_map() if "ATTRIBUTES" in k]
     assert len(saved) == len(names)
     # Not the critic's, discriminator's or classifier's weights (all perturbed, so unique).
-    model, _, _, _ = workdir.restore_model(str(served["workdirs"][name]))
+    model, _, _, _ = workdir.restore_model(str(served["root"] / f"workdir_{name}"))
     for variable in [v for v in model.weights if not v.path.startswith(allowed)]:
         value = variable.numpy()
         assert value.size <= 1 or not any(np.array_equal(s, value) for s in saved), variable.path
@@ -302,7 +319,7 @@ def test_assets_hold_the_config(served):
     for name in models.names():
         asset = served["export_dir"] / name / "1" / "assets" / "config.json"
         assert ExperimentConfig.from_json(asset.read_text()) == workdir.load_config(
-            str(served["workdirs"][name]))
+            str(served["root"] / f"workdir_{name}"))
 
 
 def test_models_config_lists_every_model(served):
@@ -334,7 +351,7 @@ def test_saved_model_cli_shows_and_runs_the_export(served, tmp_path):
     _saved_model_cli("run", "--dir", version, "--tag_set", "serve", "--signature_def",
                      "reconstruct", "--inputs", f"images={tmp_path / 'images.npy'}",
                      "--outdir", str(tmp_path / "out"))
-    model, _, _, _ = workdir.restore_model(str(served["workdirs"]["acai"]))
+    model, _, _, _ = workdir.restore_model(str(served["root"] / "workdir_acai"))
     np.testing.assert_allclose(np.load(tmp_path / "out" / "images.npy"),
                                model.reconstruct(images), atol=ATOL)
 
