@@ -34,6 +34,8 @@ from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError
 from acai_tf.datasets import DatasetInfo, DatasetNotPreparedError
 from acai_tf.evaluation import representation
+# The datasets the lines metrics understand: defined once, for training reports and here.
+from acai_tf.report_evals import LINE_METRIC_DATASETS
 from acai_tf.workdir import WorkdirError
 
 # Errors caused by the request (not by a bug): binaries print them as one line.
@@ -42,8 +44,6 @@ USER_ERRORS = (ConfigError, WorkdirError, DatasetNotPreparedError)
 PARTS = ("lines", "classifier", "clustering")
 RESULTS_FILENAME = "results.json"
 FIGURE_FILENAME = "interpolation.png"
-# Datasets made of `acai_tf.lines` renderings, the only images the lines metrics understand.
-LINE_METRIC_DATASETS = frozenset({"lines32"})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,23 +13,13 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+# round(127.5 + 127.5 x), clipped: the reference's mapping of [-1, 1] images to bytes.
+from acai_tf.image_grids import to_uint8
+
 BACKGROUND = 255  # white gaps, so the black (-1) image backgrounds stand out
 ENDPOINT_GAP = 4
 BLOCK_GAP = 12
 LABEL_HEIGHT = 16
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    """Maps [-1, 1] values to bytes as the reference does: round(127.5 + 127.5 x), clipped.
-
-    Args:
-        images: float array of any shape; NaN becomes 0 (mid gray), infinities are clipped.
-
-    Returns:
-        uint8 array of the same shape.
-    """
-    values = np.nan_to_num(np.asarray(images, np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
-    return np.clip(np.round(127.5 + 127.5 * values), 0, 255).astype(np.uint8)
 
 
 def interpolation_figure(inputs_a: np.ndarray, inputs_b: np.ndarray,
