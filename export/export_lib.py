@@ -50,13 +50,6 @@ def existing_versions(model_dir: str) -> list[int]:
                   if name.isdigit() and os.path.isdir(os.path.join(model_dir, name)))
 
 
-def parse_version(text: str) -> int:
-    """A version flag's value as a positive integer; ExportError otherwise."""
-    if not text.strip().isdigit() or int(text) < 1:
-        raise ExportError(f"version must be a positive integer, got {text!r}")
-    return int(text)
-
-
 def read_signatures(saved_model_dir: str) -> dict:
     """{key: SignatureDef} of the serving meta graph of a SavedModel on disk."""
     saved_model = saved_model_pb2.SavedModel()

@@ -1,6 +1,6 @@
 """Exports a trained model's encoder and decoder as a versioned SavedModel for TF Serving.
 
-Usage (from the repo root):
+Usage (from the repo root; `acai-export` is the same as a console script):
 
     python -m export.export_saved_model --workdir=W --export_dir=E \
         [--version=N] [--model_name=NAME] [--checkpoint=W/ckpt/ckpt-STEP] [--serving_root=/models]
@@ -25,28 +25,32 @@ from absl import logging
 
 from export import export_lib
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (config.json and ckpt/).")
-_EXPORT_DIR = flags.DEFINE_string("export_dir", None, "Folder of exported models (E).")
-_VERSION = flags.DEFINE_string(
-    "version", None, "Version number, a positive integer (default: next after the existing).")
-_MODEL_NAME = flags.DEFINE_string(
-    "model_name", None, "Model name for clients (default: the model's name, e.g. acai).")
-_CHECKPOINT = flags.DEFINE_string(
-    "checkpoint", None, "Checkpoint path prefix (default: the workdir's latest).")
-_SERVING_ROOT = flags.DEFINE_string(
-    "serving_root", "/models",
-    "export_dir as the server sees it; models.config base paths are <serving_root>/<name>.")
+
+def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Defines the export flags in `flag_values` (at run time, not on import)."""
+    fv = {"flag_values": flag_values}
+    flags.DEFINE_string("workdir", None, "Training workdir (config.json and ckpt/).", **fv)
+    flags.DEFINE_string("export_dir", None, "Folder of exported models, one folder per model.",
+                        **fv)
+    flags.DEFINE_integer("version", None, "Version number (default: one more than the largest "
+                         "existing version of the model, or 1).", lower_bound=1, **fv)
+    flags.DEFINE_string("model_name", None,
+                        "Model name for clients (default: the model's name, e.g. acai).", **fv)
+    flags.DEFINE_string("checkpoint", None, "Checkpoint path prefix (default: the latest).", **fv)
+    flags.DEFINE_string("serving_root", "/models", "export_dir as the server sees it: "
+                        "models.config base paths are <serving_root>/<model_name>.", **fv)
 
 
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        print(f"error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
+        sys.exit(1)
     logging.set_verbosity(logging.WARNING)  # SavedModel writing logs a dozen INFO lines.
+    fv = flags.FLAGS
     try:
-        version = None if _VERSION.value is None else export_lib.parse_version(_VERSION.value)
-        result = export_lib.export(
-            _WORKDIR.value, _EXPORT_DIR.value, version=version, model_name=_MODEL_NAME.value,
-            checkpoint=_CHECKPOINT.value, serving_root=_SERVING_ROOT.value)
+        result = export_lib.export(fv.workdir, fv.export_dir, version=fv.version,
+                                   model_name=fv.model_name, checkpoint=fv.checkpoint,
+                                   serving_root=fv.serving_root)
     # Bad input (missing workdir, existing version, ...) deserves one readable line, and so does
     # anything unexpected: a traceback through TensorFlow internals helps no user.
     except Exception as err:  # pylint: disable=broad-except
@@ -57,6 +61,20 @@ def main(argv: list[str]) -> None:
           f"{result.checkpoint}) to {result.path}; models listed in {result.models_config}")
 
 
-if __name__ == "__main__":
+def _parse(argv: list[str]) -> list[str]:
+    """Parses flags like absl, but reports a bad flag as one line `error: ...`, exit 1."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+def run() -> None:
+    define_flags()
     flags.mark_flags_as_required(["workdir", "export_dir"])
-    app.run(main)
+    app.run(main, flags_parser=_parse)
+
+
+if __name__ == "__main__":
+    run()

@@ -99,11 +99,19 @@ def test_exports_numbered_versions_and_lists_every_model(trained, tmp_path):
     assert _tree(export_dir) == before
 
 
-@pytest.mark.parametrize("version", ["0", "abc", "-3"])
-def test_a_bad_version_number_is_a_one_line_error(trained, tmp_path, version):
+@pytest.mark.parametrize("version, message", [
+    ("0", "0 is not a positive integer"),
+    ("abc", "invalid literal for int() with base 10: 'abc'")])
+def test_a_bad_version_number_is_a_one_line_error(trained, tmp_path, version, message):
     result = _export(f"--workdir={trained}", f"--export_dir={tmp_path}", f"--version={version}")
-    assert _error(result) == f"error: version must be a positive integer, got {version!r}"
+    assert _error(result) == f"error: flag --version={version}: {message}"
     assert os.listdir(tmp_path) == []
+
+
+def test_missing_flags_are_a_one_line_error(tmp_path):
+    result = _export(f"--export_dir={tmp_path}")
+    assert _error(result) == ("error: flag --workdir=None: Flag --workdir must have a value "
+                              "other than None.")
 
 
 def test_a_workdir_without_config_or_checkpoint_is_a_one_line_error(tmp_path):
