@@ -1,0 +1,1 @@
+"""SavedModel export of trained autoencoders for TensorFlow Serving (run from the repo root)."""
