@@ -92,10 +92,16 @@ def _training(tag: str) -> Callable[[Run], Any]:
     return lambda run: run.training.get(tag, _ABSENT)
 
 
-def _n_init_note(runs: Sequence[Run]) -> str:
-    counts = sorted({run.results["clustering"]["n_init"] for run in runs
-                     if (run.results or {}).get("clustering")})
-    return f"K-means restarts (n_init): {', '.join(map(str, counts))}."
+def _kmeans_note(runs: Sequence[Run]) -> str:
+    settings = [run.results["clustering"] for run in runs
+                if (run.results or {}).get("clustering")]
+
+    def values(key: str) -> str:
+        return ", ".join(str(value) for value in sorted({setting.get(key) for setting in settings},
+                                                         key=str))
+
+    return (f"K-means restarts (n_init): {values('n_init')}; train latents: "
+            f"{values('train_examples')}.")
 
 
 def _last_n_note(runs: Sequence[Run]) -> str:
@@ -120,7 +126,7 @@ TABLES: dict[str, tuple[str, tuple[_Metric, ...], Callable[[Sequence[Run]], str]
     "table2_probe": ("Linear probe on frozen latents", (
         _Metric(_ACCURACY, _result("classifier", "probe_accuracy")),), None),
     "table3_clustering": ("Table 3: K-means clustering", (
-        _Metric(_ACCURACY, _result("clustering", "accuracy")),), _n_init_note),
+        _Metric(_ACCURACY, _result("clustering", "accuracy")),), _kmeans_note),
 }
 
 

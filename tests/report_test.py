@@ -90,7 +90,8 @@ def test_classifier_and_clustering_rows_by_dataset_and_latent_dim(tmp_path):
         for model in ("acai", "vae"):
             results = {"classifier": {"in_training_accuracy": accuracy,
                                       "probe_accuracy": accuracy + 1},
-                       "clustering": {"accuracy": accuracy - 20, "n_init": 10}}
+                       "clustering": {"accuracy": accuracy - 20, "n_init": 10,
+                                      "train_examples": 60000}}
             runs.append(report.load_run(fake_run(
                 tmp_path, f"{model}{latent}", model=model, dataset="mnist32",
                 latent_width=latent_width, latent=latent, results=results)))
@@ -104,7 +105,8 @@ def test_classifier_and_clustering_rows_by_dataset_and_latent_dim(tmp_path):
     assert [row[:2] for row in probe["rows"]] == [("mnist32", 32), ("mnist32", 256)]
     clustering = report.build_table("table3_clustering", runs)
     assert cell(clustering, "mnist32", 256, "Accuracy (%)", "vae")[0] == 70.0
-    assert "K-means restarts (n_init): 10." in report.to_markdown(clustering)
+    assert ("K-means restarts (n_init): 10; train latents: 60000."
+            in report.to_markdown(clustering))
     assert report.build_table("table1_lines_training", runs) is None
 
 
