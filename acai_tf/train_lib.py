@@ -123,6 +123,7 @@ def data_seed(seed: int, step: int) -> int:
 
 def train(config: ExperimentConfig, workdir: str, *,
           eval_settings: EvalSettings | None = EvalSettings(),
+          strategy: tf.distribute.Strategy | None = None,
           extra_callbacks: Sequence[Any] = (), progress_seconds: float = 30.0,
           log: Callable[[str], None] = print) -> dict[str, Any]:
     """Trains (or resumes) the run `config` in `workdir` up to config.train.total_steps.
@@ -131,6 +132,8 @@ def train(config: ExperimentConfig, workdir: str, *,
         config: the experiment; image_size, colors and nclass must match the dataset.
         workdir: the run's directory (see `acai_tf.workdir` for its layout).
         eval_settings: sizes of the report evaluations; None skips evaluations and grids.
+        strategy: an existing strategy to use instead of creating config.train.strategy (one
+            process should not create several collective strategies over the same devices).
         extra_callbacks: more Keras callbacks for fit(), after the run's own.
         progress_seconds: period of the in-report progress lines.
         log: receives the console lines (only the chief's).
@@ -146,7 +149,7 @@ def train(config: ExperimentConfig, workdir: str, *,
     start = time.monotonic()
     validate(config, workdir)
     train_config = config.train
-    strategy = distribute.get_strategy(train_config.strategy)
+    strategy = strategy or distribute.get_strategy(train_config.strategy)
     distribute.check_global_batch(strategy, train_config.batch)
     chief = distribute.is_chief(strategy)
     if chief:
@@ -154,6 +157,11 @@ def train(config: ExperimentConfig, workdir: str, *,
     with strategy.scope():
         model = models.build(config.model, seed=train_config.seed)
         model.compile()
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3.15's fit() first all-reduces one input batch to build the model
+            # symbolically, which MWMS cannot do for a dict batch ("unsupported type dict").
+            # The model and its optimizers are already built, so that step has nothing to do.
+            model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
         checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
         latest = tf.train.latest_checkpoint(workdir_lib.checkpoint_dir(workdir))
         if latest:
