@@ -169,6 +169,9 @@ class Report(keras.callbacks.Callback):
             image_grids.write_png(os.path.join(images_dir, image_grids.png_name(name, kimg)), grid)
 
     def on_train_end(self, logs=None):
+        self.close()
+
+    def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
             self.writer = None

@@ -191,9 +191,13 @@ def train(config: ExperimentConfig, workdir: str, *,
                      report, checkpointer, *extra_callbacks]
     per_report = train_config.steps_per_report
     initial_epoch = step // per_report
-    model.fit(_data(config, step), epochs=initial_epoch + math.ceil((total - step) / per_report),
-              initial_epoch=initial_epoch, steps_per_epoch=per_report, callbacks=fit_callbacks,
-              verbose=0, shuffle=False)
+    try:
+        model.fit(_data(config, step),
+                  epochs=initial_epoch + math.ceil((total - step) / per_report),
+                  initial_epoch=initial_epoch, steps_per_epoch=per_report,
+                  callbacks=fit_callbacks, verbose=0, shuffle=False)
+    finally:
+        report.close()  # fit() skips on_train_end when a callback raises (e.g. the NaN guard).
     step = callbacks_lib.current_step(model)
     checkpointer.save(step)
     return {"step": step, "kimg": step * train_config.batch / 1024, "metrics": report.last,

@@ -142,6 +142,13 @@ def test_mnist_run_reports_latent_accuracy_and_no_lines_metrics(tmp_path, mnist_
     assert len(os.listdir(workdir / "images")) == len(GRIDS)
 
 
+def test_scalar_logs_read_scalars_and_the_one_element_logs_of_multi_worker_runs():
+    logs = {"losses/a": 1.5, "losses/b": np.array([2.0], np.float32),
+            "losses/c": tf.constant([3.0])}
+    assert callbacks.scalar_logs(logs) == {"losses/a": 1.5, "losses/b": 2.0, "losses/c": 3.0}
+    assert callbacks.format_duration(3725) == "1h02m" and callbacks.format_duration(65) == "1m05s"
+
+
 def test_data_seed_is_the_seed_at_step_zero_and_differs_after():
     assert train_lib.data_seed(3, 0) == 3
     seeds = {train_lib.data_seed(3, step) for step in (8, 16, 24)}
