@@ -24,6 +24,7 @@ from absl import flags
 from absl import logging
 
 from export import export_lib
+from flags import flag_defs
 
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
@@ -61,19 +62,10 @@ def main(argv: list[str]) -> None:
           f"{result.checkpoint}) to {result.path}; models listed in {result.models_config}")
 
 
-def _parse(argv: list[str]) -> list[str]:
-    """Parses flags like absl, but reports a bad flag as one line `error: ...`, exit 1."""
-    try:
-        return flags.FLAGS(argv)
-    except flags.Error as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-
-
 def run() -> None:
     define_flags()
     flags.mark_flags_as_required(["workdir", "export_dir"])
-    app.run(main, flags_parser=_parse)
+    app.run(main, flags_parser=flag_defs.parse_or_exit)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from absl import flags
 from absl import logging
 
 from acai_tf import eval_lib
+from flags import flag_defs
 
 _DEFAULTS = eval_lib.EvalOptions()
 
@@ -78,19 +79,10 @@ def main(argv: list[str]) -> None:
     sys.exit(evaluate_from_flags(flags.FLAGS))
 
 
-def _parse(argv: list[str]) -> list[str]:
-    """Parses flags like absl, but reports a bad flag as one line `error: ...`, exit 1."""
-    try:
-        return flags.FLAGS(argv)
-    except flags.Error as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-
-
 def run() -> None:
     define_flags()
     flags.mark_flag_as_required("workdir")
-    app.run(main, flags_parser=_parse)
+    app.run(main, flags_parser=flag_defs.parse_or_exit)
 
 
 if __name__ == "__main__":

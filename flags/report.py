@@ -26,6 +26,7 @@ from absl import flags
 from absl import logging
 
 from acai_tf import eval_lib, report
+from flags import flag_defs
 
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
@@ -84,19 +85,10 @@ def main(argv: list[str]) -> None:
     sys.exit(report_from_flags(flags.FLAGS))
 
 
-def _parse(argv: list[str]) -> list[str]:
-    """Parses flags like absl, but reports a bad flag as one line `error: ...`, exit 1."""
-    try:
-        return flags.FLAGS(argv)
-    except flags.Error as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-
-
 def run() -> None:
     define_flags()
     flags.mark_flags_as_required(["workdirs", "output_dir"])
-    app.run(main, flags_parser=_parse)
+    app.run(main, flags_parser=flag_defs.parse_or_exit)
 
 
 if __name__ == "__main__":
