@@ -29,6 +29,7 @@ import tempfile
 import tensorflow as tf
 
 from acai_tf.config import ExperimentConfig
+from acai_tf.models.base import spherical_mix
 
 SIGNATURE_KEYS = ("serving_default", "encode", "decode", "reconstruct", "interpolate")
 MAX_STEPS = 256  # Bounds the decoder work of one interpolate request (B * steps images).
@@ -47,23 +48,6 @@ def _checked(tensor: tf.Tensor, spec: tf.TensorSpec) -> tf.Tensor:
     return tensor
 
 
-def _slerp(flat_a: tf.Tensor, flat_b: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
-    """Spherical interpolation of [B, 1, D] latents at [1, T, 1] times, as the model does it.
-
-    Pairs at an angle below 1e-6 fall back to linear, as `acai_tf.models.interpolate_latents`.
-    """
-    linear = flat_a * (1.0 - t) + flat_b * t
-    norm_a = tf.sqrt(tf.reduce_sum(tf.square(flat_a), axis=-1, keepdims=True))
-    norm_b = tf.sqrt(tf.reduce_sum(tf.square(flat_b), axis=-1, keepdims=True))
-    cosine = tf.reduce_sum(flat_a * flat_b, axis=-1, keepdims=True) / tf.maximum(
-        norm_a * norm_b, 1e-12)
-    omega = tf.acos(tf.clip_by_value(cosine, -1.0, 1.0))
-    sin_omega = tf.sin(omega)
-    safe = tf.where(sin_omega > 1e-6, sin_omega, 1.0)
-    spherical = (tf.sin((1.0 - t) * omega) * flat_a + tf.sin(t * omega) * flat_b) / safe
-    return tf.where(sin_omega > 1e-6, spherical, linear)
-
-
 def interpolate_latents(z_a: tf.Tensor, z_b: tf.Tensor, steps: tf.Tensor,
                         spherical: tf.Tensor) -> tf.Tensor:
     """`acai_tf.models.interpolate_latents` with the steps and the method as tensors.
@@ -79,7 +63,7 @@ def interpolate_latents(z_a: tf.Tensor, z_b: tf.Tensor, steps: tf.Tensor,
     dim = z_a.shape[1] * z_a.shape[2] * z_a.shape[3]
     flat_a, flat_b = tf.reshape(z_a, [-1, 1, dim]), tf.reshape(z_b, [-1, 1, dim])
     t = tf.reshape(tf.linspace(0.0, 1.0, steps), [1, -1, 1])
-    mixed = tf.cond(spherical, lambda: _slerp(flat_a, flat_b, t),
+    mixed = tf.cond(spherical, lambda: spherical_mix(flat_a, flat_b, t),
                     lambda: flat_a * (1.0 - t) + flat_b * t)
     return tf.reshape(mixed, [-1, *z_a.shape[1:]])
 

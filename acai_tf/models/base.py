@@ -297,15 +297,31 @@ def interpolate_latents(z_a, z_b, steps: int, method: str = "linear"):
     batch = ops.shape(z_a)[0]
     flat_a, flat_b = ops.reshape(z_a, (batch, 1, -1)), ops.reshape(z_b, (batch, 1, -1))
     t = ops.reshape(ops.linspace(0.0, 1.0, steps), (1, steps, 1))
-    linear = flat_a * (1.0 - t) + flat_b * t
     if method == "spherical":
-        norm_a = ops.sqrt(ops.sum(ops.square(flat_a), axis=-1, keepdims=True))
-        norm_b = ops.sqrt(ops.sum(ops.square(flat_b), axis=-1, keepdims=True))
-        cosine = ops.sum(flat_a * flat_b, axis=-1, keepdims=True) / ops.maximum(
-            norm_a * norm_b, 1e-12)
-        omega = ops.arccos(ops.clip(cosine, -1.0, 1.0))
-        sin_omega = ops.sin(omega)
-        safe = ops.where(sin_omega > 1e-6, sin_omega, 1.0)
-        spherical = (ops.sin((1.0 - t) * omega) * flat_a + ops.sin(t * omega) * flat_b) / safe
-        linear = ops.where(sin_omega > 1e-6, spherical, linear)
-    return ops.reshape(linear, (batch, steps) + tuple(ops.shape(z_a)[1:]))
+        mixed = spherical_mix(flat_a, flat_b, t)
+    else:
+        mixed = flat_a * (1.0 - t) + flat_b * t
+    return ops.reshape(mixed, (batch, steps) + tuple(ops.shape(z_a)[1:]))
+
+
+def spherical_mix(flat_a, flat_b, t):
+    """Slerp between flattened latents.
+
+    Args:
+        flat_a, flat_b: [B, 1, D] endpoints.
+        t: [1, T, 1] positions in [0, 1].
+
+    Returns:
+        [B, T, D]; pairs at an angle below 1e-6 fall back to linear interpolation (the
+        reference's slerp gives NaN for identical endpoints).
+    """
+    linear = flat_a * (1.0 - t) + flat_b * t
+    norm_a = ops.sqrt(ops.sum(ops.square(flat_a), axis=-1, keepdims=True))
+    norm_b = ops.sqrt(ops.sum(ops.square(flat_b), axis=-1, keepdims=True))
+    cosine = ops.sum(flat_a * flat_b, axis=-1, keepdims=True) / ops.maximum(
+        norm_a * norm_b, 1e-12)
+    omega = ops.arccos(ops.clip(cosine, -1.0, 1.0))
+    sin_omega = ops.sin(omega)
+    safe = ops.where(sin_omega > 1e-6, sin_omega, 1.0)
+    spherical = (ops.sin((1.0 - t) * omega) * flat_a + ops.sin(t * omega) * flat_b) / safe
+    return ops.where(sin_omega > 1e-6, spherical, linear)
