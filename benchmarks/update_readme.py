@@ -1,0 +1,52 @@
+"""Copies the generated results (results/*.md) into README.md's results section.
+
+    python benchmarks/update_readme.py
+
+The section between the `<!-- results:begin -->` and `<!-- results:end -->` markers is
+replaced by the Markdown files the benchmark commands wrote, so that no number in the README
+is typed by hand. Each file states its own command, budget and hardware.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+# (heading, file under results/), in the order they appear in the README.
+SECTIONS = (("Lines benchmark (paper Table 1)", "lines_table.md"),
+            ("Training throughput", "throughput.md"))
+
+
+def render(results_dir: str) -> str:
+    parts = []
+    for heading, name in SECTIONS:
+        path = os.path.join(results_dir, name)
+        if os.path.isfile(path):
+            with open(path) as f:
+                parts.append(f"### {heading}\n\n{f.read().strip()}\n")
+        else:
+            parts.append(f"### {heading}\n\nNot generated yet (`{name}` is missing).\n")
+    figure = os.path.join(results_dir, "lines_figure.png")
+    if os.path.isfile(figure):
+        parts.append("![Interpolations of the reproduced runs](results/lines_figure.png)\n")
+    return "\n".join(parts)
+
+
+def main() -> int:
+    readme = os.path.join(ROOT, "README.md")
+    with open(readme) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        print(f"error: {readme} has no {BEGIN} ... {END} section", file=sys.stderr)
+        return 1
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    with open(readme, "w") as f:
+        f.write(f"{head}{BEGIN}\n{render(os.path.join(ROOT, 'results'))}{END}{tail}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
