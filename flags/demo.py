@@ -18,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # pylint: disable=wrong-import-position
 from absl import app
 from absl import flags
+from absl import logging
 
 from acai_tf import distribute, train_lib, workdir as workdir_lib
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
@@ -43,6 +44,8 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         print(f"error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
         sys.exit(1)
+    if not flags.FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines would bury progress.
     workdir = _WORKDIR.value
     try:
         summary = train_lib.train(demo_config(), workdir)
