@@ -19,10 +19,10 @@ import tensorflow as tf
 from acai_tf import models, workdir as workdir_lib
 
 REPO_ROOT = Path(__file__).absolute().parents[1]
-# 64 steps of batch 16, a report and checkpoint every 16 steps.
+# 48 steps of batch 16, a report and checkpoint every 16 steps.
 ARGS = ["--model=acai", "--dataset=lines32", "--depth=4", "--latent=2", "--latent_width=4",
-        "--batch=16", "--train_kimg=1", "--report_kimg=0.25"]
-TOTAL_STEPS = 64
+        "--batch=16", "--train_kimg=0.75", "--report_kimg=0.25"]
+TOTAL_STEPS = 48
 TIMEOUT = 240
 
 
@@ -58,11 +58,11 @@ def test_killed_run_resumes_to_the_right_step(tmp_path):
     finally:
         process.kill()
     assert process.returncode == 0, output
-    resumed_from = int(re.search(r"resuming acai .* from step (\d+) to 64", output).group(1))
+    resumed_from = int(re.search(r"resuming acai .* from step (\d+) to 48", output).group(1))
     assert resumed_from >= killed_at and resumed_from % 16 == 0
-    assert re.search(r"^done: step 64 \(1.0 kimg\)", output, re.MULTILINE), output
+    assert re.search(r"^done: step 48 \(0.8 kimg\)", output, re.MULTILINE), output
 
-    # The final checkpoint restores completely, and every optimizer took exactly 64 steps.
+    # The final checkpoint restores completely, and every optimizer took exactly 48 steps.
     latest = tf.train.latest_checkpoint(str(workdir / "ckpt"))
     assert workdir_lib.checkpoint_step(latest) == TOTAL_STEPS
     config = workdir_lib.load_config(str(workdir))
@@ -72,7 +72,7 @@ def test_killed_run_resumes_to_the_right_step(tmp_path):
     tf.train.Checkpoint(**items).restore(latest).assert_consumed()
     iterations = {name: int(item.iterations.numpy()) for name, item in items.items()
                   if name.endswith("_optimizer")}
-    assert iterations == {"ae_optimizer": 64, "classifier_optimizer": 64, "critic_optimizer": 64}
+    assert iterations == {"ae_optimizer": 48, "classifier_optimizer": 48, "critic_optimizer": 48}
 
 
 if __name__ == "__main__":
