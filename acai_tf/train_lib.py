@@ -157,11 +157,6 @@ def train(config: ExperimentConfig, workdir: str, *,
     with strategy.scope():
         model = models.build(config.model, seed=train_config.seed)
         model.compile()
-        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras 3.15's fit() first all-reduces one input batch to build the model
-            # symbolically, which MWMS cannot do for a dict batch ("unsupported type dict").
-            # The model and its optimizers are already built, so that step has nothing to do.
-            model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
         checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
         latest = tf.train.latest_checkpoint(workdir_lib.checkpoint_dir(workdir))
         if latest:

@@ -214,6 +214,13 @@ class Autoencoder(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras' fit() under a strategy pulls one batch and all-reduces it to build the model
+        # symbolically. Every network and optimizer here is built in __init__ and compile(),
+        # so there is nothing to build; the all-reduce of a dict batch also fails under
+        # MultiWorkerMirroredStrategy ("unsupported type dict").
+        return
+
     def train_step(self, data):
         images, labels = data["image"], data["label"]
         features, logs = self.autoencoder_update(images)
