@@ -25,6 +25,7 @@ import csv
 import gc
 import io
 import json
+import math
 import os
 import shlex
 import sys
@@ -100,6 +101,7 @@ def reproduce(out_dir: str, *, models: Sequence[str] = MODELS, seeds: Sequence[i
     if last_n < 1 or not seeds or min(seeds) < 0 or not models:
         raise ConfigError("need --last_n >= 1, at least one model and non-negative seeds")
     models = sorted(set(models), key=lambda name: MODELS.index(name) if name in MODELS else -1)
+    seeds = list(dict.fromkeys(seeds))
     runs = [(os.path.join(out_dir, "runs", model, f"seed{seed}"),
              run_config(model, seed, overrides or {})) for model in models for seed in seeds]
     for workdir, config in runs:
@@ -135,14 +137,13 @@ def reproduce(out_dir: str, *, models: Sequence[str] = MODELS, seeds: Sequence[i
         [_header(loaded, train, reports, last_n, seeds, command), *sections, caption]))
     _write(paths["csv"], to_csv(tables))
     budget = {key: value for key, value in train.to_dict().items() if key != "seed"}
-    _write(paths["json"], json.dumps({
+    _write(paths["json"], _strict_json({
         "command": command, "machine": train_throughput.machine(), "train": budget,
         "reports_per_run": reports, "last_n": last_n, "seeds": list(seeds),
         "wall_time_s": time.monotonic() - start,
         "runs": [{"workdir": run.workdir, "model": run.key[1], "latent_dim": run.key[2],
                   "seed": run.config["train"]["seed"], "training_medians": run.training,
-                  "checkpoint": (run.results or {}).get("lines")} for run in loaded]},
-        indent=2) + "\n")
+                  "checkpoint": (run.results or {}).get("lines")} for run in loaded]}))
     return paths
 
 
@@ -192,9 +193,10 @@ def _header(runs: Sequence[report.Run], train: Any, reports: int, last_n: int,
         names += [display] if display not in names else []
     lines = [
         "# Table 1 (lines32 interpolation), reproduced", "",
-        f"- Budget: train_kimg {train.train_kimg:g} per run (the paper: 16384), lines evaluation "
-        f"every report_kimg {train.report_kimg:g} (the paper: 64), {reports} per run; per run "
-        f"the median of the last last_n {last_n} (the paper: 20); batch {train.batch}.",
+        f"- Budget: train_kimg = {train.train_kimg:g} per run (the paper: 16384); a lines "
+        f"evaluation every report_kimg = {train.report_kimg:g} (the paper: 64), {reports} per "
+        f"run; per run, the median of the last last_n = {last_n} evaluations (the paper: 20); "
+        f"batch {train.batch}.",
         f"- Seeds: {', '.join(map(str, seeds))}; mean ± std over seeds (np.std, ddof 0).",
         "- Networks (flags/runs/lines32_<model>.flags): " + "; ".join(
             f"{key}: {', '.join(names)}" for key, names in networks.items()) + ".",
@@ -238,6 +240,17 @@ def _release_memory() -> None:
 
     keras.backend.clear_session()  # seven models x seeds in one process would pile up
     gc.collect()
+
+
+def _strict_json(value: Any) -> str:
+    """JSON text with NaN (an undefined smoothness) as null, which strict readers accept."""
+    def finite(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {key: finite(element) for key, element in item.items()}
+        if isinstance(item, list):
+            return [finite(element) for element in item]
+        return None if isinstance(item, float) and not math.isfinite(item) else item
+    return json.dumps(finite(value), indent=2, allow_nan=False) + "\n"
 
 
 def _write(path: str, text: str) -> None:

@@ -5,6 +5,7 @@ with 2 reports, tiny networks and small evaluations.
 """
 
 import csv
+import json
 import math
 import os
 import sys
@@ -54,7 +55,8 @@ def test_markdown_has_the_paper_layout_and_the_budget(reproduction):
     _, paths, _ = reproduction
     with open(paths["markdown"], encoding="utf-8") as f:
         text = f.read()
-    for fact in ("train_kimg 0.25", "report_kimg 0.125", "last_n 2", "Seeds: 0, 1",
+    for fact in ("train_kimg = 0.25", "report_kimg = 0.125", "2 per run", "last_n = 2",
+                 "Seeds: 0, 1",
                  "Hardware: ", "TensorFlow ", "cores", "Command: `python reproduce`"):
         assert fact in text
     header = "| Dataset | Latent dim | Metric | Baseline | VQ-VAE |"
@@ -101,7 +103,21 @@ def test_rerun_skips_finished_runs_and_evaluations(reproduction):
                               log=lines.append, **SMALL)
     assert sum("already trained" in line for line in lines) == len(MODELS) * len(SEEDS)
     assert not any("evaluating" in line for line in lines)
-    assert os.path.isfile(paths["json"])
+
+
+def test_json_is_strict_and_names_every_run(reproduction):
+    _, paths, _ = reproduction
+
+    def reject(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    with open(paths["json"], encoding="utf-8") as f:
+        data = json.load(f, parse_constant=reject)  # NaN smoothness must be written as null
+    assert data["seeds"] == list(SEEDS) and data["last_n"] == 2
+    assert data["train"]["train_kimg"] == 0.25 and data["reports_per_run"] == 2
+    assert sorted((run["model"], run["seed"]) for run in data["runs"]) == sorted(
+        (model, seed) for model in MODELS for seed in SEEDS)
+    assert "cpu" in data["machine"] and "tensorflow" in data["machine"]
 
 
 def test_bad_requests_fail_before_any_training(tmp_path, reproduction):
