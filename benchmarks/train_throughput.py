@@ -6,7 +6,9 @@
         --markdown=results/throughput.md --append
 
 Runs `fit()` on a fixed in-memory batch (so the data pipeline is not measured), discards the
-warm-up (tracing) steps and times the rest. Prints one line per (model, config, batch, xla).
+warm-up (tracing) steps and times the rest from inside the same fit() call (its start-up and
+shut-down, seconds long, would otherwise count as training time). Prints one line per
+(model, config, batch, xla).
 --xla also times each model with compile(jit_compile=True) (--xla_only: only so); a model whose
 step XLA cannot compile is recorded with the error instead of a rate. --json and --markdown
 write the results with the machine's description; --append first reads the results already in
@@ -20,10 +22,16 @@ import gc
 import json
 import os
 import platform
+import sys
 import time
 from typing import Any
 
 from absl import app, flags
+
+# Run as a script, only benchmarks/ is on sys.path; the shared flag parsing lives in flags/.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
 
 # (image size, colors, depth, latent, latent_width) of the paper's runs (spec §4.2).
 CONFIGS = {"lines32": (32, 1, 16, 16, 2), "mnist32": (32, 1, 16, 16, 4),
@@ -37,8 +45,9 @@ def define_flags() -> None:
     flags.DEFINE_list("config", ["lines32"], f"Paper configurations among {', '.join(CONFIGS)}.")
     flags.DEFINE_bool("xla", False, "Also time with jit_compile=True.")
     flags.DEFINE_bool("xla_only", False, "Time only with jit_compile=True.")
-    flags.DEFINE_integer("steps", 30, "Timed steps per measurement.")
-    flags.DEFINE_integer("warmup", 5, "Untimed steps first (tracing, allocator warm-up).")
+    flags.DEFINE_integer("steps", 30, "Timed steps per measurement.", lower_bound=1)
+    flags.DEFINE_integer("warmup", 5, "Untimed steps first (tracing, allocator warm-up).",
+                         lower_bound=1)
     flags.DEFINE_string("json", None, "Write the results here as JSON.")
     flags.DEFINE_string("markdown", None, "Write the results here as a Markdown table.")
     flags.DEFINE_bool("append", False, "Merge with the results already in --json.")
@@ -97,10 +106,33 @@ def measure(name: str, config_name: str, batch: int, xla: bool, steps: int,
     data = {"image": rng.uniform(-1, 1, (batch, size, size, colors)).astype("float32"),
             "label": rng.integers(0, 10, batch)}
     dataset = tf.data.Dataset.from_tensors(data).repeat()
-    model.fit(dataset, steps_per_epoch=warmup, epochs=1, verbose=0)
-    start = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    return steps * batch / (time.perf_counter() - start)
+    clock = _step_clock(warmup)
+    model.fit(dataset, steps_per_epoch=warmup + steps, epochs=1, verbose=0, callbacks=[clock])
+    return steps * batch / clock.elapsed
+
+
+def _step_clock(warmup: int):
+    """A fit() callback whose `elapsed` is the time from the end of step `warmup` to the end of
+    the last step: timing inside one fit() leaves out fit()'s own start-up and shut-down, which
+    take up to seconds and would count as training time in a short measurement."""
+    import keras  # pylint: disable=import-outside-toplevel
+
+    class StepClock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.start = self.end = None
+
+        def on_train_batch_end(self, batch, logs=None):
+            del logs
+            self.end = time.perf_counter()
+            if batch == warmup - 1:
+                self.start = self.end
+
+        @property
+        def elapsed(self) -> float:
+            return self.end - self.start
+
+    return StepClock()
 
 
 def model_shape(name: str, config_name: str) -> tuple[int, int, int, int, int]:
@@ -154,7 +186,8 @@ def to_markdown(results: list[dict], description: dict[str, Any]) -> str:
              f"Machine: {describe_machine(description)}.", "",
              "Images per second of `fit()` on one fixed in-memory batch (the data pipeline is "
              "not measured), timed after the warm-up steps. Load: the 1-minute load average "
-             "when the measurement started (the cores may be shared).", "",
+             "when the measurement started (the benchmark alone keeps it near 1 to 2; more means "
+             "the cores were shared).", "",
              "| Model | Config | Batch | XLA | Images/s | Steps (warm-up) | Load |",
              "|---|---|---|---|---|---|---|"]
     for r in ordered:
@@ -168,15 +201,24 @@ def to_markdown(results: list[dict], description: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _exit_with_error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
 def main(argv):
-    del argv
     from acai_tf import models  # pylint: disable=import-outside-toplevel
 
     fv = flags.FLAGS
+    if len(argv) > 1:
+        _exit_with_error(f"unexpected arguments: {' '.join(argv[1:])}")
     unknown = [name for name in fv.config if name not in CONFIGS]
     if unknown:
-        raise app.UsageError(f"unknown config(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(CONFIGS)}")
+        _exit_with_error(f"unknown config(s) {', '.join(unknown)}; known: {', '.join(CONFIGS)}")
+    unknown = [name for name in fv.models or () if name not in models.names()]
+    if unknown:
+        _exit_with_error(f"unknown model(s) {', '.join(unknown)}; known: "
+                         f"{', '.join(models.names())}")
     results = []
     for config_name in fv.config:
         for name in fv.models or list(models.names()):
@@ -202,5 +244,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    from flags import flag_defs  # pylint: disable=import-outside-toplevel
+
     define_flags()
-    app.run(main)
+    app.run(main, flags_parser=flag_defs.parse_or_exit)

@@ -1,0 +1,82 @@
+"""Tests of benchmarks/train_throughput.py: the step clock, merging, the JSON and the table."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
+sys.path.insert(0, BENCHMARKS)
+import train_throughput  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def test_step_clock_times_only_the_steps_after_the_warm_up(monkeypatch):
+    ticks = iter([10.0, 11.0, 13.0, 16.0])  # the ends of steps 0, 1, 2 and 3
+    monkeypatch.setattr(train_throughput.time, "perf_counter", lambda: next(ticks))
+    clock = train_throughput._step_clock(warmup=2)  # pylint: disable=protected-access
+    for batch in range(4):
+        clock.on_train_batch_end(batch)
+    assert clock.elapsed == 5.0  # from the end of step 1 (the last warm-up step) to step 3
+
+
+def test_merge_replaces_the_same_measurement_and_keeps_the_others():
+    old = [{"model": "acai", "config": "lines32", "batch": 64, "xla": False, "rate": 1},
+           {"model": "acai", "config": "lines32", "batch": 64, "xla": True, "rate": 2}]
+    new = [{"model": "acai", "config": "lines32", "batch": 64, "xla": False, "rate": 3}]
+    merged = train_throughput.merge(old, new)
+    assert sorted(record["rate"] for record in merged) == [2, 3]
+
+
+def test_vqvae_has_the_papers_4x4_latent_on_lines_only():
+    assert train_throughput.model_shape("vqvae", "lines32")[4] == 4
+    assert train_throughput.model_shape("acai", "lines32")[4] == 2
+    assert train_throughput.model_shape("acai", "svhn32")[2:] == (64, 16, 4)
+
+
+def test_command_writes_json_and_markdown(tmp_path):
+    json_path, markdown_path = tmp_path / "t.json", tmp_path / "t.md"
+    command = [sys.executable, os.path.join(BENCHMARKS, "train_throughput.py"),
+               "--models=baseline", "--batch=8", "--steps=2", "--warmup=1",
+               f"--json={json_path}", f"--markdown={markdown_path}"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "baseline   lines32 batch    8 xla=False" in result.stdout
+    written = json.loads(json_path.read_text())
+    assert written["machine"]["cores"] == os.cpu_count()
+    (record,) = written["results"]
+    assert (record["model"], record["batch"], record["steps"], record["warmup"]) == (
+        "baseline", 8, 2, 1)
+    assert record["images_per_second"] > 0
+    table = markdown_path.read_text()
+    assert "| Baseline | lines32 (depth 16, latent 16×2×2) | 8 | no |" in table
+
+
+def test_unknown_config_is_refused():
+    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "train_throughput.py"),
+                             "--config=imagenet"], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: unknown config(s) imagenet")
+
+
+@pytest.mark.parametrize("flag", ["--steps=0", "--warmup=0"])
+def test_steps_and_warm_up_must_be_positive(flag):
+    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "train_throughput.py"),
+                             flag], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("error: ") and flag.split("=")[0][2:] in last_line
+
+
+def test_unknown_model_is_refused_in_one_line():
+    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "train_throughput.py"),
+                             "--models=acai,gan"], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: unknown model(s) gan")
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
