@@ -1,0 +1,35 @@
+"""Tests of benchmarks/update_readme.py: the README's results section is the generated one."""
+
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+import update_readme  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def _section(text: str) -> str:
+    return text.split(update_readme.BEGIN, 1)[1].split(update_readme.END, 1)[0]
+
+
+def test_readme_results_section_is_exactly_what_the_results_files_generate():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    expected = "\n" + update_readme.render(os.path.join(ROOT, "results"))
+    assert _section(readme) == expected, "run `python benchmarks/update_readme.py`"
+
+
+def test_render_names_missing_results_and_embeds_each_file(tmp_path):
+    (tmp_path / "throughput.md").write_text("# Training throughput\n\n| a |\n")
+    rendered = update_readme.render(str(tmp_path))
+    assert "### Lines benchmark (paper Table 1)\n\nNot generated yet (`lines_table.md`" in rendered
+    assert "### Training throughput\n\n# Training throughput\n\n| a |\n" in rendered
+    assert "lines_figure.png" not in rendered
+    (tmp_path / "lines_figure.png").write_bytes(b"png")
+    assert "](results/lines_figure.png)" in update_readme.render(str(tmp_path))
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
