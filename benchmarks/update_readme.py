@@ -34,17 +34,30 @@ def render(results_dir: str) -> str:
     return "\n".join(parts)
 
 
+def with_results(text: str, results_dir: str) -> str:
+    """`text` (the README) with its results section replaced by render(results_dir).
+
+    Raises:
+        ValueError: the text has no BEGIN ... END section.
+    """
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"no {BEGIN} ... {END} section")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{render(results_dir)}{END}{tail}"
+
+
 def main() -> int:
     readme = os.path.join(ROOT, "README.md")
     with open(readme) as f:
         text = f.read()
-    if BEGIN not in text or END not in text:
-        print(f"error: {readme} has no {BEGIN} ... {END} section", file=sys.stderr)
+    try:
+        text = with_results(text, os.path.join(ROOT, "results"))
+    except ValueError as error:
+        print(f"error: {readme} has {error}", file=sys.stderr)
         return 1
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
     with open(readme, "w") as f:
-        f.write(f"{head}{BEGIN}\n{render(os.path.join(ROOT, 'results'))}{END}{tail}")
+        f.write(text)
     return 0
 
 

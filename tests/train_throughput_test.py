@@ -12,6 +12,12 @@ sys.path.insert(0, BENCHMARKS)
 import train_throughput  # noqa: E402  pylint: disable=wrong-import-position
 
 
+def _run(*flags: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Runs the benchmark script in a fresh interpreter with `flags`."""
+    return subprocess.run([sys.executable, os.path.join(BENCHMARKS, "train_throughput.py"),
+                           *flags], capture_output=True, text=True, timeout=timeout, check=False)
+
+
 def test_step_clock_times_only_the_steps_after_the_warm_up(monkeypatch):
     ticks = iter([10.0, 11.0, 13.0, 16.0])  # the ends of steps 0, 1, 2 and 3
     monkeypatch.setattr(train_throughput.time, "perf_counter", lambda: next(ticks))
@@ -37,10 +43,8 @@ def test_vqvae_has_the_papers_4x4_latent_on_lines_only():
 
 def test_command_writes_json_and_markdown(tmp_path):
     json_path, markdown_path = tmp_path / "t.json", tmp_path / "t.md"
-    command = [sys.executable, os.path.join(BENCHMARKS, "train_throughput.py"),
-               "--models=baseline", "--batch=8", "--steps=2", "--warmup=1",
-               f"--json={json_path}", f"--markdown={markdown_path}"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    result = _run("--models=baseline", "--batch=8", "--steps=2", "--warmup=1",
+                  f"--json={json_path}", f"--markdown={markdown_path}", timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "baseline   lines32 batch    8 xla=False" in result.stdout
     written = json.loads(json_path.read_text())
@@ -54,26 +58,21 @@ def test_command_writes_json_and_markdown(tmp_path):
 
 
 def test_unknown_config_is_refused():
-    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "train_throughput.py"),
-                             "--config=imagenet"], capture_output=True, text=True, timeout=120,
-                            check=False)
+    result = _run("--config=imagenet")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: unknown config(s) imagenet")
 
 
 @pytest.mark.parametrize("flag", ["--steps=0", "--warmup=0"])
 def test_steps_and_warm_up_must_be_positive(flag):
-    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "train_throughput.py"),
-                             flag], capture_output=True, text=True, timeout=120, check=False)
+    result = _run(flag)
     assert result.returncode == 1
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("error: ") and flag.split("=")[0][2:] in last_line
 
 
 def test_unknown_model_is_refused_in_one_line():
-    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "train_throughput.py"),
-                             "--models=acai,gan"], capture_output=True, text=True, timeout=120,
-                            check=False)
+    result = _run("--models=acai,gan")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: unknown model(s) gan")
 
