@@ -37,7 +37,10 @@ from typing import Any, Callable, Sequence
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's first import
+from acai_tf.quiet_start import quiet_tensorflow
+
+# Before anything imports TensorFlow: its C++ banner would bury the one-line errors.
+quiet_tensorflow()
 
 # pylint: disable=wrong-import-position
 from absl import app

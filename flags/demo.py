@@ -13,7 +13,10 @@ workdir; a larger --train_kimg continues training.
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from acai_tf.quiet_start import quiet_tensorflow
+
+# Before anything imports TensorFlow: its C++ banner would bury the one-line errors.
+quiet_tensorflow()
 
 # pylint: disable=wrong-import-position
 from absl import app

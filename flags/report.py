@@ -16,9 +16,10 @@ import glob
 import os
 import sys
 
-# TensorFlow's C++ start-up chatter on stderr would bury the one-line error; set before the
-# first TensorFlow import, and only as a default.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from acai_tf.quiet_start import quiet_tensorflow
+
+# Before anything imports TensorFlow: its C++ banner would bury the one-line errors.
+quiet_tensorflow()
 
 # pylint: disable=wrong-import-position
 from absl import app
