@@ -12,6 +12,9 @@ Which evaluations apply follows from the dataset alone (`applicable_parts`), nev
   Table 3 (spec 3.10): whitened train latents (the first 60,000 train examples), `n_init`
   restarts, Hungarian-matched accuracy on the test set.
 
+A dataset without labels (celeba32, a flat "folder:" dataset) gets the figure only, and
+`evaluate` logs a one-line note saying which evaluations it skipped (`skip_notes`).
+
 Outputs, in `workdir/eval/`: results.json (see `evaluate` for its keys; accuracies in %) and
 interpolation.png (rows of real input A, decoded interpolation, real input B); and TensorBoard
 scalars `eval/...` in `workdir/tb/eval` at the checkpoint's step.
@@ -85,6 +88,21 @@ def applicable_parts(info: DatasetInfo) -> tuple[str, ...]:
     return tuple(parts)
 
 
+def skip_notes(info: DatasetInfo, requested: tuple[str, ...] | None = None) -> list[str]:
+    """One line per kind of evaluation skipped for want of labels or lines, e.g. on a flat
+    "folder:" dataset. A lines note only when the lines benchmark was asked for by name: every
+    dataset but lines32 skips it, which needs no saying by default."""
+    wanted = set(requested or PARTS)
+    notes = []
+    if info.nclass <= 1 and wanted & {"classifier", "clustering"}:
+        notes.append(f"note: {info.name} has no labels; skipping the classifier, probe and "
+                     "clustering evaluations")
+    if requested and "lines" in wanted and "lines" not in applicable_parts(info):
+        notes.append(f"note: {info.name} is not made of lines32 images; skipping the lines "
+                     "benchmark")
+    return notes
+
+
 def results_path(workdir: str) -> str:
     return os.path.join(workdir, workdir_lib.EVAL_DIR, RESULTS_FILENAME)
 
@@ -119,14 +137,15 @@ def evaluate(workdir: str, *, checkpoint: str | None = None,
     config = workdir_lib.load_config(workdir)
     data_dir = options.data_dir or config.train.data_dir
     try:
-        info = datasets.get_info(config.train.dataset, data_dir=data_dir)
+        info = datasets.get_info(config.train.dataset, data_dir=data_dir,
+                                 image_size=config.model.image_size)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     unknown = sorted(set(options.parts or ()) - set(PARTS))
     if unknown:
         raise ConfigError(f"unknown evaluation(s) {', '.join(unknown)}; known: {', '.join(PARTS)}")
     checkpoint = checkpoint or workdir_lib.latest_checkpoint(workdir)
-    datasets.check_prepared(info.name, data_dir)
+    datasets.check_prepared(info.name, data_dir, image_size=info.image_size)
     try:
         model, config, path, step = workdir_lib.restore_model(workdir, checkpoint)
     except (AssertionError, ValueError, tf.errors.OpError) as error:
@@ -138,6 +157,8 @@ def evaluate(workdir: str, *, checkpoint: str | None = None,
     times = {"restore": time.monotonic() - start}
     log(f"evaluating {config.model.name} on {info.name} at step {step} ({path}): "
         f"{', '.join(parts) or 'figure only'}")
+    for note in skip_notes(info, options.parts):
+        log(note)
     runner = _Runner(model, info, data_dir, options)
     results: dict[str, Any] = {
         "dataset": info.name, "model": config.model.name, "latent_dim": model.latent_dim,
@@ -205,7 +226,8 @@ class _Runner:
 
     def test_images(self, count: int) -> np.ndarray:
         """The first `count` test images [count, S, S, C] (lines drawn with the seed)."""
-        test = datasets.test_set(self.info.name, data_dir=self.data_dir, seed=self.options.seed)
+        test = datasets.test_set(self.info.name, data_dir=self.data_dir, seed=self.options.seed,
+                                 image_size=self.info.image_size)
         return np.stack([example["image"] for example in test.take(count).as_numpy_iterator()])
 
     def interpolations(self, ends_a: np.ndarray, ends_b: np.ndarray, steps: int) -> np.ndarray:
@@ -232,11 +254,13 @@ class _Runner:
             self.interpolations(images[:count], images[count:], self.options.lines_steps))
 
     def encode_test(self) -> dict[str, np.ndarray]:
-        test = datasets.test_set(self.info.name, data_dir=self.data_dir, seed=self.options.seed)
+        test = datasets.test_set(self.info.name, data_dir=self.data_dir, seed=self.options.seed,
+                                 image_size=self.info.image_size)
         return self._encode_all(test, with_predictions=True)
 
     def encode_train(self) -> dict[str, np.ndarray]:
-        train = datasets.train_once(self.info.name, data_dir=self.data_dir)
+        train = datasets.train_once(self.info.name, data_dir=self.data_dir,
+                                    image_size=self.info.image_size)
         return self._encode_all(train.take(self.options.max_train_examples),
                                 with_predictions=False)
 
@@ -261,8 +285,10 @@ class _Runner:
         # Lines: the first benchmark pairs (A = line i, B = line i + lines_pairs).
         half = self.options.lines_pairs if self.info.name in LINE_METRIC_DATASETS else rows
         images = self.test_images(half + rows)
+        # A test set smaller than that (a small "folder:" dataset) wraps around, so that every
+        # row still has two ends.
+        images = np.resize(images, (half + rows,) + images.shape[1:])
         ends_a, ends_b = images[:rows], images[half:half + rows]
-        rows = min(len(ends_a), len(ends_b))
         return figures.interpolation_figure(
             ends_a[:rows], ends_b[:rows],
             self.interpolations(ends_a[:rows], ends_b[:rows], self.options.figure_steps))

@@ -57,6 +57,7 @@ class ReportEvaluator:
         self.settings = settings
         train = config.train
         self.dataset, self.data_dir = train.dataset, train.data_dir
+        self.image_size = config.model.image_size
         self.with_lines = train.dataset in LINE_METRIC_DATASETS
         self.with_accuracy = config.model.nclass > 1
         # Pool layout as in the reference: reconstructions first, then the two interpolation
@@ -65,7 +66,8 @@ class ReportEvaluator:
         needed = self.num_reconstructions + 2 * settings.grid_rows
         if self.with_lines:
             needed = max(needed, 2 * settings.lines_pairs)
-        self.pool = _first_images(train.dataset, train.data_dir, train.seed, needed)
+        self.pool = _first_images(train.dataset, train.data_dir, train.seed, needed,
+                                  self.image_size)
         rng = np.random.default_rng(train.seed)
         self.sample_latents = rng.standard_normal(
             (settings.samples_side**2,) + tuple(config.model.latent_shape)).astype(np.float32)
@@ -93,7 +95,8 @@ class ReportEvaluator:
 
     def latent_accuracy(self) -> float:
         """Test accuracy in % of the in-training latent classifier."""
-        test = datasets.test_set(self.dataset, data_dir=self.data_dir)
+        test = datasets.test_set(self.dataset, data_dir=self.data_dir,
+                                 image_size=self.image_size)
         if self.settings.accuracy_examples is not None:
             test = test.take(self.settings.accuracy_examples)
         correct = total = 0
@@ -134,8 +137,9 @@ class ReportEvaluator:
                                for i in range(0, len(inputs), size)])
 
 
-def _first_images(dataset: str, data_dir: str | None, seed: int, count: int) -> np.ndarray:
+def _first_images(dataset: str, data_dir: str | None, seed: int, count: int,
+                  image_size: int) -> np.ndarray:
     """The first `count` test images [count, S, S, C] (wrapping around a smaller test set)."""
-    test = datasets.test_set(dataset, data_dir=data_dir, seed=seed)
+    test = datasets.test_set(dataset, data_dir=data_dir, seed=seed, image_size=image_size)
     images = np.stack([example["image"] for example in test.take(count).as_numpy_iterator()])
     return np.resize(images, (count,) + images.shape[1:])

@@ -46,7 +46,8 @@ def validate(config: ExperimentConfig, workdir: str) -> None:
     """Checks a training request without side effects; raises one of USER_ERRORS."""
     train_config = config.train
     try:
-        info = datasets.get_info(train_config.dataset, data_dir=train_config.data_dir)
+        info = datasets.get_info(train_config.dataset, data_dir=train_config.data_dir,
+                                 image_size=config.model.image_size)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     model = config.model
@@ -64,7 +65,8 @@ def validate(config: ExperimentConfig, workdir: str) -> None:
     if train_config.strategy not in distribute.STRATEGIES:
         raise ConfigError(f"unknown strategy {train_config.strategy!r}; known: "
                           f"{', '.join(distribute.STRATEGIES)}")
-    datasets.check_prepared(train_config.dataset, train_config.data_dir)
+    datasets.check_prepared(train_config.dataset, train_config.data_dir,
+                            image_size=config.model.image_size)
     _check_workdir(config, workdir)
 
 
@@ -203,9 +205,11 @@ def _data(config: ExperimentConfig, step: int) -> tf.data.Dataset:
     train_config = config.train
     stream = datasets.train_stream(train_config.dataset, batch_size=train_config.batch,
                                    seed=data_seed(train_config.seed, step),
-                                   data_dir=train_config.data_dir)
+                                   data_dir=train_config.data_dir,
+                                   image_size=config.model.image_size)
     # Every worker reads the whole stream and keeps its share of each batch: the streams are
-    # not file-sharded (lines32 is procedural; small tfds datasets have one file).
+    # not file-sharded (lines32 is procedural; small tfds datasets have one file; a folder's
+    # files are listed in one Python list).
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return stream.with_options(options)

@@ -47,7 +47,11 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     flags.DEFINE_enum("model", _MODEL_DEFAULTS.name, list(models.names()), "Model to train.",
                       **fv)
     flags.DEFINE_string("dataset", _TRAIN_DEFAULTS.dataset,
-                        f"Dataset: {', '.join(datasets.names())} or tfds:NAME.", **fv)
+                        f"Dataset: {', '.join(datasets.names())}, tfds:NAME, or folder:PATH "
+                        "(a directory of PNG/JPEG images, in class subfolders or flat).", **fv)
+    flags.DEFINE_integer("image_size", _MODEL_DEFAULTS.image_size,
+                         "Height and width of the images; folder: datasets are center-cropped "
+                         "and resized to it, the others are 32x32 only.", **fv)
     flags.DEFINE_string("data_dir", None, "tfds data directory (default: $ACAI_TFDS_DIR or "
                         "~/tensorflow_datasets).", **fv)
     flags.DEFINE_string("workdir", None, "Run directory: config, checkpoints, TensorBoard, "
@@ -74,8 +78,11 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
 def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> ExperimentConfig:
     """Builds the ExperimentConfig the parsed flags describe.
 
-    Image size, colors and classes come from the dataset. Raises ConfigError (one line) on an
-    unknown dataset, a model flag the model does not take, or an invalid value.
+    Colors and classes come from the dataset, the image size from --image_size (which only
+    folder datasets may change); the dataset is recorded by its canonical name (a folder by its
+    absolute path). Raises ConfigError (one line) on an unknown dataset, an image size the
+    dataset does not have, a model flag the model does not take, or an invalid value, and
+    DatasetNotPreparedError (one line) on a folder that cannot be read.
     """
     fv = flag_values
     model_class = models.get(fv.model)
@@ -90,13 +97,13 @@ def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> Experiment
                               f"(it takes: {takes or 'no model flags'})")
         hparams[name] = value
     try:
-        info = datasets.get_info(fv.dataset, data_dir=fv.data_dir)
+        info = datasets.get_info(fv.dataset, data_dir=fv.data_dir, image_size=fv.image_size)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     model = ModelConfig(name=fv.model, image_size=info.image_size, colors=info.colors,
                         nclass=info.nclass, depth=fv.depth, latent=fv.latent,
                         latent_width=fv.latent_width, lr=fv.lr, hparams=hparams)
-    train = TrainConfig(dataset=fv.dataset, data_dir=fv.data_dir, batch=fv.batch,
+    train = TrainConfig(dataset=info.name, data_dir=fv.data_dir, batch=fv.batch,
                         train_kimg=fv.train_kimg, report_kimg=fv.report_kimg, seed=fv.seed,
                         strategy=fv.strategy)
     return ExperimentConfig(model=model, train=train)

@@ -26,7 +26,8 @@ from absl import flags
 from acai_tf import datasets
 
 _DATASET = flags.DEFINE_string(
-    "dataset", None, f"Dataset to prepare: one of {', '.join(datasets.names())} or tfds:NAME.")
+    "dataset", None, f"Dataset to prepare: one of {', '.join(datasets.names())} or tfds:NAME "
+    "(a folder:PATH dataset needs no preparation; this only checks it).")
 _DATA_DIR = flags.DEFINE_string(
     "data_dir", None, "tfds data directory (default: $ACAI_TFDS_DIR or ~/tensorflow_datasets).")
 _MANUAL_DIR = flags.DEFINE_string(

@@ -24,7 +24,7 @@ def test_bad_dataset_name_is_a_one_line_error(tmp_path):
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: unknown dataset 'no_such_dataset'; known: lines32, mnist32, "
-                      "svhn32, cifar10, celeba32, or tfds:NAME"]
+                      "svhn32, cifar10, celeba32, tfds:NAME or folder:PATH"]
 
 
 def test_missing_archives_fail_fast_instead_of_downloading(tmp_path):

@@ -1,10 +1,12 @@
 """Dataset registry: every dataset the models train on, by name, behind one interface.
 
 Names: "lines32" (procedural, `acai_tf.datasets.lines32`), "mnist32", "svhn32", "cifar10" and
-"celeba32" (tensorflow-datasets with the reference preprocessing), plus "tfds:NAME" for any tfds
-image classification dataset. Every dataset yields dicts
-``{"image": float32 [32, 32, C] in [-1, 1], "label": int64}``; batched streams add a leading
-batch axis.
+"celeba32" (tensorflow-datasets with the reference preprocessing), "tfds:NAME" for any tfds
+image classification dataset, and "folder:PATH" for a directory of PNG/JPEG images
+(`acai_tf.datasets.image_folder`). Every dataset yields dicts
+``{"image": float32 [S, S, C] in [-1, 1], "label": int64}``, S = `DatasetInfo.image_size`;
+batched streams add a leading batch axis. S is 32 for every dataset except folders, which are
+resized to the ``image_size`` the caller asks for (default 32).
 
 tfds datasets are read from a data directory (argument ``data_dir``, else the environment
 variable ACAI_TFDS_DIR, else ~/tensorflow_datasets) and are never downloaded implicitly: a
@@ -23,15 +25,17 @@ from typing import Protocol
 
 import tensorflow as tf
 
-from acai_tf.datasets import tfds_images
+from acai_tf.datasets import image_folder, tfds_images
+from acai_tf.datasets.image_folder import ImageFolderError
 from acai_tf.datasets.tfds_images import DatasetNotPreparedError
 
 __all__ = [
-    "DatasetInfo", "DatasetNotPreparedError", "check_prepared", "default_data_dir", "get_info",
-    "names", "prepare", "test_set", "train_once", "train_stream",
+    "DatasetInfo", "DatasetNotPreparedError", "ImageFolderError", "check_prepared",
+    "default_data_dir", "get_info", "names", "prepare", "test_set", "train_once", "train_stream",
 ]
 
 _GENERIC_PREFIX = "tfds:"
+_FOLDER_PREFIX = image_folder.PREFIX
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,11 +43,12 @@ class DatasetInfo:
     """Static facts about a dataset.
 
     Attributes:
-        name: registry name ("mnist32", "tfds:fashion_mnist", ...).
-        image_size: height and width of every image (always 32).
+        name: registry name ("mnist32", "tfds:fashion_mnist", "folder:/abs/path", ...).
+        image_size: height and width of every image (32, or the requested size for folders).
         colors: channels, 1 or 3.
-        nclass: number of label values (labels are 0..nclass-1); 1 for unlabelled CelebA.
-        tfds_name: tfds builder name, or None for procedural datasets.
+        nclass: number of label values (labels are 0..nclass-1); 1 for unlabelled CelebA and
+            flat folders.
+        tfds_name: tfds builder name, or None for procedural datasets and folders.
         train_size: examples in one pass over the training split; None when unbounded
             (lines32) or unknown (a "tfds:" dataset that is not prepared yet).
         test_size: examples in `test_set`; None when unknown.
@@ -140,45 +145,60 @@ def default_data_dir() -> str:
 
 
 def names() -> tuple[str, ...]:
-    """Registered dataset names; `get_info` also accepts "tfds:NAME" for any tfds dataset."""
+    """Registered dataset names; `get_info` also accepts "tfds:NAME" and "folder:PATH"."""
     return tuple(_REGISTRY)
 
 
-def _lookup(name: str, data_dir: str | None) -> tuple[DatasetInfo, _Source, str]:
+def _lookup(name: str, data_dir: str | None,
+            image_size: int | None = None) -> tuple[DatasetInfo, _Source, str]:
     data_dir = data_dir or default_data_dir()
+    if name.startswith(_FOLDER_PREFIX) and len(name) > len(_FOLDER_PREFIX):
+        source, details = image_folder.folder_source(name[len(_FOLDER_PREFIX):], image_size)
+        return DatasetInfo(tfds_name=None, **details), source, data_dir
     if name in _REGISTRY:
         info, source = _REGISTRY[name]
-        return info, source, data_dir
-    if name.startswith(_GENERIC_PREFIX) and len(name) > len(_GENERIC_PREFIX):
+    elif name.startswith(_GENERIC_PREFIX) and len(name) > len(_GENERIC_PREFIX):
         tfds_name = name[len(_GENERIC_PREFIX):]
         source, details = tfds_images.generic_source(tfds_name, data_dir)
         info = DatasetInfo(name=name, image_size=tfds_images.IMAGE_SIZE, tfds_name=tfds_name,
                            **details)
-        return info, source, data_dir
-    raise ValueError(f"unknown dataset {name!r}; known: {', '.join(names())}, or tfds:NAME")
+    else:
+        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(names())}, tfds:NAME "
+                         "or folder:PATH")
+    if image_size is not None and image_size != info.image_size:
+        raise ValueError(f"dataset {name!r} has {info.image_size}x{info.image_size} images; "
+                         f"--image_size={image_size} applies only to folder:PATH datasets")
+    return info, source, data_dir
 
 
-def get_info(name: str, *, data_dir: str | None = None) -> DatasetInfo:
-    """Describes a dataset without reading its examples.
+def get_info(name: str, *, data_dir: str | None = None,
+             image_size: int | None = None) -> DatasetInfo:
+    """Describes a dataset without decoding its examples (a folder's files are listed and
+    checked once per process).
 
     Args:
-        name: a registered name or "tfds:NAME".
+        name: a registered name, "tfds:NAME" or "folder:PATH".
         data_dir: tfds data directory; only "tfds:" split sizes depend on it.
+        image_size: the requested image size; None is the dataset's own (32). Only folders
+            accept a size other than 32.
 
     Raises:
-        ValueError: unknown name.
+        ValueError: unknown name, or an image_size the dataset does not have.
+        ImageFolderError: a folder that cannot be read (missing, empty, corrupt, mixed).
     """
-    return _lookup(name, data_dir)[0]
+    return _lookup(name, data_dir, image_size)[0]
 
 
-def check_prepared(name: str, data_dir: str | None = None) -> None:
-    """Returns if the dataset can be read offline; answers in milliseconds.
+def check_prepared(name: str, data_dir: str | None = None, *,
+                   image_size: int | None = None) -> None:
+    """Returns if the dataset can be read offline; answers in milliseconds (folders: a scan).
 
     Raises:
-        DatasetNotPreparedError: with a one-line message giving the prepare command.
+        DatasetNotPreparedError: with a one-line message giving the prepare command, or (as
+            ImageFolderError) saying what is wrong with a folder.
         ValueError: unknown name.
     """
-    _, source, data_dir = _lookup(name, data_dir)
+    _, source, data_dir = _lookup(name, data_dir, image_size)
     source.check_prepared(data_dir)
 
 
@@ -186,7 +206,7 @@ def prepare(name: str, data_dir: str | None = None, manual_dir: str | None = Non
     """Downloads and prepares a tfds dataset in data_dir (no-op when already prepared).
 
     Args:
-        name: a registered name or "tfds:NAME".
+        name: a registered name or "tfds:NAME" (for "folder:PATH", only checks the folder).
         data_dir: tfds data directory to write into.
         manual_dir: folder with the original archives, checksum-validated; without it tfds
             downloads them, which needs internet access.
@@ -196,57 +216,63 @@ def prepare(name: str, data_dir: str | None = None, manual_dir: str | None = Non
     source.prepare(data_dir, manual_dir)
 
 
-def train_stream(name: str, *, batch_size: int, seed: int,
-                 data_dir: str | None = None) -> tf.data.Dataset:
+def train_stream(name: str, *, batch_size: int, seed: int, data_dir: str | None = None,
+                 image_size: int | None = None) -> tf.data.Dataset:
     """Infinite, shuffled training batches.
 
     Args:
-        name: a registered name or "tfds:NAME".
+        name: a registered name, "tfds:NAME" or "folder:PATH".
         batch_size: examples per batch; the last partial batch of an epoch is never emitted,
             so every batch has this static size.
-        seed: seeds file and buffer shuffling (tfds) or line drawing (lines32).
+        seed: seeds file and buffer shuffling (tfds, folders) or line drawing (lines32).
         data_dir: tfds data directory.
+        image_size: S below; see `get_info`.
 
     Returns:
-        Dataset of {"image": float32 [B, 32, 32, C] in [-1, 1], "label": int64 [B]}, prefetched.
+        Dataset of {"image": float32 [B, S, S, C] in [-1, 1], "label": int64 [B]}, prefetched.
 
     Raises:
-        DatasetNotPreparedError: the tfds dataset is not in data_dir.
+        DatasetNotPreparedError: the tfds dataset is not in data_dir, or a bad folder.
     """
-    _, source, data_dir = _lookup(name, data_dir)
+    _, source, data_dir = _lookup(name, data_dir, image_size)
     return source.train_stream(batch_size, seed, data_dir)
 
 
-def test_set(name: str, *, data_dir: str | None = None, seed: int = 0) -> tf.data.Dataset:
+def test_set(name: str, *, data_dir: str | None = None, seed: int = 0,
+             image_size: int | None = None) -> tf.data.Dataset:
     """The evaluation examples, unbatched, in a fixed order.
 
     Args:
-        name: a registered name or "tfds:NAME".
+        name: a registered name, "tfds:NAME" or "folder:PATH" (a folder's test set is all its
+            images: there is no held-out split).
         data_dir: tfds data directory.
-        seed: draws the lines32 test lines; tfds datasets ignore it (stored order).
+        seed: draws the lines32 test lines; tfds datasets and folders ignore it.
+        image_size: S below; see `get_info`.
 
     Returns:
-        Finite dataset of {"image": float32 [32, 32, C] in [-1, 1], "label": int64 []}.
+        Finite dataset of {"image": float32 [S, S, C] in [-1, 1], "label": int64 []}.
 
     Raises:
-        DatasetNotPreparedError: the tfds dataset is not in data_dir.
+        DatasetNotPreparedError: the tfds dataset is not in data_dir, or a bad folder.
     """
-    _, source, data_dir = _lookup(name, data_dir)
+    _, source, data_dir = _lookup(name, data_dir, image_size)
     return source.test_set(data_dir, seed)
 
 
-def train_once(name: str, *, data_dir: str | None = None) -> tf.data.Dataset:
+def train_once(name: str, *, data_dir: str | None = None,
+               image_size: int | None = None) -> tf.data.Dataset:
     """One unshuffled pass over the training examples, unbatched (probes, clustering).
 
     SVHN gives the first 60,000 examples of its train split (not extra), as the reference's
     clustering did.
 
     Returns:
-        Finite dataset of {"image": float32 [32, 32, C] in [-1, 1], "label": int64 []}.
+        Finite dataset of {"image": float32 [S, S, C] in [-1, 1], "label": int64 []}, S the
+        image_size (see `get_info`).
 
     Raises:
-        DatasetNotPreparedError: the tfds dataset is not in data_dir.
+        DatasetNotPreparedError: the tfds dataset is not in data_dir, or a bad folder.
         ValueError: lines32, which has no finite train split.
     """
-    _, source, data_dir = _lookup(name, data_dir)
+    _, source, data_dir = _lookup(name, data_dir, image_size)
     return source.train_once(data_dir)
