@@ -13,6 +13,9 @@ import math
 from typing import Any, Mapping
 
 CONFIG_FILENAME = "config.json"
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# Kept equal to acai_tf.fast_conv.GRADIENT_PATHS (tested); this module imports no TensorFlow.
+CONV_GRADIENTS = ("auto", "stock", "forward")
 
 
 class ConfigError(ValueError):
@@ -107,6 +110,10 @@ class TrainConfig:
         report_kimg: period of evaluations, summaries and checkpoints in thousands of images.
         seed: seed of the data stream, the weight initialisation and every random draw.
         strategy: distribution strategy name (see `acai_tf.distribute`).
+        precision: "float32", or a Keras mixed policy for the conv networks: "mixed_bfloat16"
+            or "mixed_float16" (with loss scaling). Variables, losses and logs stay float32.
+        conv_gradient: how the 3x3 convolutions are differentiated: "auto" (the fastest for
+            this machine), "stock" or "forward" (see `acai_tf.fast_conv`); same values either way.
     """
 
     dataset: str = "lines32"
@@ -116,10 +123,16 @@ class TrainConfig:
     report_kimg: float = 64
     seed: int = 0
     strategy: str = "auto"
+    precision: str = "float32"
+    conv_gradient: str = "auto"
 
     def __post_init__(self):
         if not isinstance(self.batch, int) or self.batch <= 0:
             raise ConfigError(f"batch must be a positive integer, got {self.batch!r}")
+        for field, allowed in (("precision", PRECISIONS), ("conv_gradient", CONV_GRADIENTS)):
+            if getattr(self, field) not in allowed:
+                raise ConfigError(f"{field} must be one of {', '.join(allowed)}, "
+                                  f"got {getattr(self, field)!r}")
         for field in ("train_kimg", "report_kimg"):
             if not getattr(self, field) > 0:
                 raise ConfigError(f"{field} must be positive, got {getattr(self, field)!r}")

@@ -1,23 +1,76 @@
-"""A 3x3 'same' convolution whose backward pass runs as forward convolutions on TensorFlow.
+"""The paper's 3x3 convolutions, with the gradient computation that is fastest on this machine.
 
-On CPU, TensorFlow's Conv2DBackpropInput and Conv2DBackpropFilter kernels are 1.1x to 5x
-slower than a forward convolution of the same size for the paper's narrow layers (measured with
-oneDNN on 2 cores: 16 channels at 32x32, backprop-input 10.8 ms vs 3.2 ms as a forward conv).
-Both gradients of a stride-1 'same' convolution are themselves forward convolutions:
-- d input  = conv(d output, kernel flipped in space with in/out channels swapped);
-- d kernel = conv(input with batch as channels, d output with batch as input channels).
-The values are those of the stock gradient up to float32 summation order (tested).
+Two ways to differentiate a stride-1 'same' 3x3 convolution give the same values (up to float32
+summation order, tested):
+- "stock": TensorFlow's Conv2DBackpropInput / Conv2DBackpropFilter kernels.
+- "forward": both gradients as forward convolutions, through a custom gradient:
+  d input  = conv(d output, kernel flipped in space with in/out channels swapped);
+  d kernel = conv(input with batch as channels, d output with batch as input channels).
 
-On other backends `SameConv2D` is a plain `keras.layers.Conv2D`.
+Which is faster depends on TensorFlow's CPU kernels (2-core AMD EPYC, ACAI lines32 step):
+- oneDNN off (the default on CPUs without AVX-512 VNNI/BF16): the Eigen backprop kernels are
+  1.1x-5x slower than a forward convolution of the same size, and "forward" is the faster path;
+- oneDNN on (the default on AVX-512 VNNI/BF16 CPUs, or TF_ENABLE_ONEDNN_OPTS=1): its backprop
+  kernels are fast, and the batch-as-channels convolutions and transposes of "forward" cost
+  25-30 % of the step, so "stock" is faster;
+- GPUs and TPUs have fast backprop kernels: "stock".
+`resolve("auto")` makes that choice. The path is fixed when a layer is created: `creating(path)`
+scopes it, and layers created outside any scope (models rebuilt for evaluation or export) use
+"stock", so that no custom gradient reaches a SavedModel.
 """
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import keras
 
+GRADIENT_PATHS = ("auto", "stock", "forward")
 
-def _same_conv3x3_tf():
-    import tensorflow as tf
+_creation_path = "stock"
+
+
+def onednn_enabled() -> bool:
+    """Whether TensorFlow runs its CPU kernels through oneDNN in this process."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # pylint: disable=import-outside-toplevel
+    except ImportError:  # A TensorFlow without the probe: assume its default on x86, oneDNN on.
+        return True
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def resolve(requested: str) -> str:
+    """The gradient path to use: `requested`, or for "auto" the fastest here ("stock"/"forward")."""
+    if requested not in GRADIENT_PATHS:
+        raise ValueError(f"conv gradient must be one of {', '.join(GRADIENT_PATHS)}, "
+                         f"got {requested!r}")
+    if requested != "auto":
+        return requested
+    if keras.backend.backend() != "tensorflow":
+        return "stock"
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    if tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"):
+        return "stock"
+    return "stock" if onednn_enabled() else "forward"
+
+
+@contextlib.contextmanager
+def creating(path: str) -> Iterator[None]:
+    """Layers created inside take gradient path `path` ("stock" or "forward", not "auto")."""
+    global _creation_path
+    if path not in GRADIENT_PATHS[1:]:
+        raise ValueError(f"creating() takes a resolved path (stock or forward), got {path!r}")
+    previous, _creation_path = _creation_path, path
+    try:
+        yield
+    finally:
+        _creation_path = previous
+
+
+def _forward_gradient_conv3x3():
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     @tf.custom_gradient
     def conv(inputs, kernel):
@@ -42,20 +95,28 @@ def _same_conv3x3_tf():
     return conv_on_tensors
 
 
-_TF_CONV = None
+_FORWARD_GRADIENT_CONV = None
 
 
 @keras.saving.register_keras_serializable(package="acai_tf")
 class SameConv2D(keras.layers.Conv2D):
-    """`keras.layers.Conv2D` with the faster gradient for 3x3, stride 1, 'same' kernels."""
+    """`keras.layers.Conv2D` whose 3x3 stride-1 'same' kernels take the chosen gradient path.
+
+    `gradient_path` is the path of the `creating` scope the layer was made in ("stock" outside
+    any); it is not part of the layer's config, so a deserialised layer is plain Conv2D.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gradient_path = _creation_path
 
     def convolution_op(self, inputs, kernel):
-        global _TF_CONV
-        if (keras.backend.backend() != "tensorflow" or tuple(self.kernel_size) != (3, 3)
-                or tuple(self.strides) != (1, 1) or tuple(self.dilation_rate) != (1, 1)
-                or self.padding != "same" or self.groups != 1
-                or self.data_format != "channels_last"):
+        global _FORWARD_GRADIENT_CONV
+        if (self.gradient_path != "forward" or keras.backend.backend() != "tensorflow"
+                or tuple(self.kernel_size) != (3, 3) or tuple(self.strides) != (1, 1)
+                or tuple(self.dilation_rate) != (1, 1) or self.padding != "same"
+                or self.groups != 1 or self.data_format != "channels_last"):
             return super().convolution_op(inputs, kernel)
-        if _TF_CONV is None:
-            _TF_CONV = _same_conv3x3_tf()
-        return _TF_CONV(inputs, kernel)
+        if _FORWARD_GRADIENT_CONV is None:
+            _FORWARD_GRADIENT_CONV = _forward_gradient_conv3x3()
+        return _FORWARD_GRADIENT_CONV(inputs, kernel)

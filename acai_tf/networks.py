@@ -50,17 +50,25 @@ class MeanOverPixelsAndChannels(layers.Layer):
         return (input_shape[0],)
 
 
-def _conv(filters: int, kernel: int, activation: bool, name: str) -> layers.Conv2D:
+def _conv(filters: int, kernel: int, activation: bool, name: str, dtype: str) -> layers.Conv2D:
     return fast_conv.SameConv2D(
-        filters, kernel, padding="same", name=name,
+        filters, kernel, padding="same", name=name, dtype=dtype,
         # Keras' leaky_relu activation defaults to slope 0.2, the reference's value (pinned in
         # networks_test); the LeakyReLU *layer* would default to 0.3.
         activation="leaky_relu" if activation else None,
         kernel_initializer=HeModifiedNormal(LEAKY_SLOPE), bias_initializer="zeros")
 
 
+def _float32_output(stack: list, dtype: str) -> list:
+    """Under a mixed policy, ends the stack with a float32 cast: losses, latent mixing and every
+    logged value stay float32 whatever the networks compute in (Keras' mixed-precision rule)."""
+    if dtype == "float32":
+        return stack  # Unchanged layer list: float32 models and checkpoints stay as they were.
+    return stack + [layers.Activation("linear", dtype="float32", name="to_float32")]
+
+
 def make_encoder(image_size: int, colors: int, depth: int, latent: int, scales: int,
-                 name: str = "encoder") -> keras.Sequential:
+                 name: str = "encoder", dtype: str = "float32") -> keras.Sequential:
     """Builds the conv encoder.
 
     Args:
@@ -70,23 +78,27 @@ def make_encoder(image_size: int, colors: int, depth: int, latent: int, scales: 
         latent: channels of the output latent map.
         scales: number of 2x box downscales.
         name: model name (the critic reuses this stack under another name).
+        dtype: Keras dtype policy of the layers ("float32", "mixed_bfloat16", "mixed_float16");
+            the output is float32 under every policy.
 
     Returns:
         A built model mapping images [B, S, S, colors] (values in [-1, 1]) to latent maps
         [B, S / 2**scales, S / 2**scales, latent] (unbounded, linear output).
     """
-    stack = [keras.Input((image_size, image_size, colors)), _conv(depth, 1, False, "in")]
+    stack = [keras.Input((image_size, image_size, colors)), _conv(depth, 1, False, "in", dtype)]
     for scale in range(scales):
         width = depth << scale
-        stack += [_conv(width, 3, True, f"s{scale}_a"), _conv(width, 3, True, f"s{scale}_b"),
-                  layers.AveragePooling2D(2, name=f"s{scale}_down")]
-    stack += [_conv(depth << scales, 3, True, "top"), _conv(latent, 3, False, "latent")]
-    return keras.Sequential(stack, name=name)
+        stack += [_conv(width, 3, True, f"s{scale}_a", dtype),
+                  _conv(width, 3, True, f"s{scale}_b", dtype),
+                  layers.AveragePooling2D(2, name=f"s{scale}_down", dtype=dtype)]
+    stack += [_conv(depth << scales, 3, True, "top", dtype),
+              _conv(latent, 3, False, "latent", dtype)]
+    return keras.Sequential(_float32_output(stack, dtype), name=name)
 
 
 def make_decoder(latent_width: int, latent: int, depth: int, colors: int, scales: int,
-                 name: str = "decoder") -> keras.Sequential:
-    """Builds the conv decoder (the encoder's mirror image).
+                 name: str = "decoder", dtype: str = "float32") -> keras.Sequential:
+    """Builds the conv decoder (the encoder's mirror image); `dtype` as for the encoder.
 
     Returns:
         A built model mapping latent maps [B, w, w, latent] to images
@@ -96,21 +108,26 @@ def make_decoder(latent_width: int, latent: int, depth: int, colors: int, scales
     stack = [keras.Input((latent_width, latent_width, latent))]
     for scale in reversed(range(scales)):
         width = depth << scale
-        stack += [_conv(width, 3, True, f"s{scale}_a"), _conv(width, 3, True, f"s{scale}_b"),
-                  layers.UpSampling2D(2, interpolation="nearest", name=f"s{scale}_up")]
-    stack += [_conv(depth, 3, True, "top"), _conv(colors, 3, False, "out")]
-    return keras.Sequential(stack, name=name)
+        stack += [_conv(width, 3, True, f"s{scale}_a", dtype),
+                  _conv(width, 3, True, f"s{scale}_b", dtype),
+                  layers.UpSampling2D(2, interpolation="nearest", name=f"s{scale}_up",
+                                      dtype=dtype)]
+    stack += [_conv(depth, 3, True, "top", dtype), _conv(colors, 3, False, "out", dtype)]
+    return keras.Sequential(_float32_output(stack, dtype), name=name)
 
 
 def make_critic(image_size: int, colors: int, depth: int, latent: int, scales: int,
-                name: str = "critic") -> keras.Sequential:
+                name: str = "critic", dtype: str = "float32") -> keras.Sequential:
     """Builds ACAI's critic: the encoder stack, mean-reduced to one scalar per image.
+
+    `dtype` as for the encoder; the mean is taken in float32.
 
     Returns:
         A built model mapping images [B, S, S, colors] to predictions [B] (unbounded; trained to
         regress the mixing coefficient alpha in [0, 0.5]).
     """
-    trunk = make_encoder(image_size, colors, depth, latent, scales, name=f"{name}_trunk")
+    trunk = make_encoder(image_size, colors, depth, latent, scales, name=f"{name}_trunk",
+                         dtype=dtype)
     return keras.Sequential(
         [keras.Input((image_size, image_size, colors)), trunk,
          MeanOverPixelsAndChannels(name="mean")],

@@ -14,6 +14,7 @@ of report_kimg, ended by evaluations, summaries and a checkpoint (see `acai_tf.c
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -23,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from acai_tf import callbacks as callbacks_lib
-from acai_tf import datasets, distribute, models, report_evals
+from acai_tf import datasets, distribute, fast_conv, machine, models, report_evals
 from acai_tf import workdir as workdir_lib
 from acai_tf.callbacks import NonFiniteLossError
 from acai_tf.config import ConfigError, ExperimentConfig
@@ -39,7 +40,7 @@ USER_ERRORS = (ConfigError, WorkdirError, DatasetNotPreparedError, NonFiniteLoss
 
 # TrainConfig fields a resumed run may change: the length and cadence of the run and where it
 # runs, none of which changes what a training step does.
-RESUMABLE_FIELDS = ("train_kimg", "report_kimg", "data_dir", "strategy")
+RESUMABLE_FIELDS = ("train_kimg", "report_kimg", "data_dir", "strategy", "conv_gradient")
 
 
 def validate(config: ExperimentConfig, workdir: str) -> None:
@@ -107,13 +108,30 @@ def _differences(saved: dict, new: dict, prefix: str = "") -> list[str]:
     return found
 
 
-def _write_config(config: ExperimentConfig, workdir: str) -> None:
+def _write_config(config: ExperimentConfig, workdir: str, run_record: dict[str, Any]) -> None:
+    """Writes config.json: the config, and the list of run records with this start appended."""
     os.makedirs(workdir, exist_ok=True)
     path = workdir_lib.config_path(workdir)
+    data = json.loads(config.to_json())
+    data["runs"] = workdir_lib.load_run_records(workdir) + [run_record]
     temporary = f"{path}.tmp-{os.getpid()}"
     with open(temporary, "w") as f:
-        f.write(config.to_json())
+        f.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
     os.replace(temporary, path)
+
+
+def run_record(config: ExperimentConfig, strategy: tf.distribute.Strategy,
+               conv_gradient: str) -> dict[str, Any]:
+    """How this (re)start runs: what it ran on and the choices made for that machine.
+
+    Kept beside the config, not in it: a resumed run may run on another machine.
+    """
+    description = machine.describe()
+    return {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": machine.source_commit(),
+            "conv_gradient": conv_gradient, "precision": config.train.precision,
+            "replicas": strategy.num_replicas_in_sync, "strategy": type(strategy).__name__,
+            **{key: description[key] for key in ("cpu", "cpu_flags", "onednn", "gpus", "host",
+                                                   "tensorflow", "keras")}}
 
 
 def data_seed(seed: int, step: int) -> int:
@@ -154,10 +172,13 @@ def train(config: ExperimentConfig, workdir: str, *,
     strategy = strategy or distribute.get_strategy(train_config.strategy)
     distribute.check_global_batch(strategy, train_config.batch)
     chief = distribute.is_chief(strategy)
+    conv_gradient = fast_conv.resolve(train_config.conv_gradient)
+    record = run_record(config, strategy, conv_gradient)
     if chief:
-        _write_config(config, workdir)
-    with strategy.scope():
-        model = models.build(config.model, seed=train_config.seed)
+        _write_config(config, workdir, record)
+    with strategy.scope(), fast_conv.creating(conv_gradient):
+        model = models.build(config.model, seed=train_config.seed,
+                             precision=train_config.precision)
         model.compile()
         checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
         latest = tf.train.latest_checkpoint(workdir_lib.checkpoint_dir(workdir))
@@ -177,7 +198,9 @@ def train(config: ExperimentConfig, workdir: str, *,
     if chief:
         log(f"{'resuming' if step else 'training'} {config.model.name} on "
             f"{train_config.dataset} in {workdir} from step {step} to {total} "
-            f"({strategy.num_replicas_in_sync} replica(s), {type(strategy).__name__})")
+            f"({strategy.num_replicas_in_sync} replica(s), {type(strategy).__name__}, "
+            f"{train_config.precision}, {conv_gradient} conv gradients, oneDNN "
+            f"{'on' if record['onednn'] else 'off'})")
     evaluator = (report_evals.ReportEvaluator(model, config, eval_settings)
                  if eval_settings is not None and chief else None)
     report = callbacks_lib.Report(evaluator, workdir, train_config.batch, total, chief,

@@ -1,7 +1,8 @@
 """The layout of a training workdir, and rebuilding a trained model from one.
 
     workdir/
-      config.json      ExperimentConfig (written first; evaluate and export rebuild from it)
+      config.json      ExperimentConfig (written first; evaluate and export rebuild from it),
+                       and under "runs" one record per start of train (machine, choices made)
       ckpt/            tf.train checkpoints `ckpt-<step>`: model and every optimizer
       tb/train/        TensorBoard scalars and image grids
       images/          PNG image grids, `<name>_<kimg:08.1f>.png`
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from acai_tf.config import CONFIG_FILENAME, ConfigError, ExperimentConfig
@@ -43,6 +45,16 @@ def load_config(workdir: str) -> ExperimentConfig:
             return ExperimentConfig.from_json(f.read())
         except ConfigError as error:
             raise WorkdirError(f"{path}: {error}") from None
+
+
+def load_run_records(workdir: str) -> list[dict]:
+    """The run records of config.json (one per start of `train`: machine, gradient path, ...);
+    [] when there is no config.json or it predates run records."""
+    try:
+        with open(config_path(workdir)) as f:
+            return list(json.load(f).get("runs", []))
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def latest_checkpoint(workdir: str) -> str:

@@ -13,7 +13,8 @@ import sys
 from absl import flags
 
 from acai_tf import datasets, distribute, models
-from acai_tf.config import ConfigError, ExperimentConfig, ModelConfig, TrainConfig
+from acai_tf.config import (CONV_GRADIENTS, PRECISIONS, ConfigError, ExperimentConfig,
+                            ModelConfig, TrainConfig)
 
 _MODEL_DEFAULTS = ModelConfig()
 _TRAIN_DEFAULTS = TrainConfig()
@@ -70,6 +71,12 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
                          "Height and width of the latent map.", **fv)
     flags.DEFINE_enum("strategy", _TRAIN_DEFAULTS.strategy, list(distribute.STRATEGIES),
                       "Distribution strategy.", **fv)
+    flags.DEFINE_enum("precision", _TRAIN_DEFAULTS.precision, list(PRECISIONS),
+                      "Compute dtype of the conv networks (Keras policy); variables, losses and "
+                      "logs stay float32, mixed_float16 adds loss scaling.", **fv)
+    flags.DEFINE_enum("conv_gradient", _TRAIN_DEFAULTS.conv_gradient, list(CONV_GRADIENTS),
+                      "How 3x3 convolutions are differentiated: auto = the faster on this "
+                      "machine (stock with oneDNN or on GPU/TPU, forward otherwise).", **fv)
     for name, (define, extra, meaning) in HPARAM_FLAGS.items():
         define(name=name, default=None,
                help=f"{meaning} Models: {_takers(name)}; unset = model default.", **extra, **fv)
@@ -105,7 +112,8 @@ def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> Experiment
                         latent_width=fv.latent_width, lr=fv.lr, hparams=hparams)
     train = TrainConfig(dataset=info.name, data_dir=fv.data_dir, batch=fv.batch,
                         train_kimg=fv.train_kimg, report_kimg=fv.report_kimg, seed=fv.seed,
-                        strategy=fv.strategy)
+                        strategy=fv.strategy, precision=fv.precision,
+                        conv_gradient=fv.conv_gradient)
     return ExperimentConfig(model=model, train=train)
 
 

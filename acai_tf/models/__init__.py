@@ -10,6 +10,10 @@ from acai_tf.models.base import Autoencoder, interpolate_latents, make_adam  # n
 from acai_tf.models.registry import get, names  # noqa: F401
 
 
-def build(config: ModelConfig, seed: int = 0) -> Autoencoder:
-    """Builds (with variables) the model `config.name` describes; call in the strategy scope."""
-    return registry.get(config.name)(config, seed=seed)
+def build(config: ModelConfig, seed: int = 0, precision: str = "float32") -> Autoencoder:
+    """Builds (with variables) the model `config.name` describes; call in the strategy scope.
+
+    `precision` ("float32", "mixed_bfloat16", "mixed_float16") is the Keras dtype policy of the
+    conv networks; it is a property of training, not of the model's config.
+    """
+    return registry.get(config.name)(config, seed=seed, precision=precision)

@@ -38,7 +38,7 @@ class ACAI(base.Autoencoder):
         cfg = self.model_config
         self.critic = networks.make_critic(cfg.image_size, cfg.colors,
                                            self.hp["advdepth"] or cfg.depth, cfg.latent,
-                                           cfg.scales)
+                                           cfg.scales, dtype=self.precision)
 
     def make_extra_optimizers(self):
         return {"critic": (base.make_adam(self.model_config.lr), self.critic.trainable_variables)}

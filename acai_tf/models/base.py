@@ -5,8 +5,9 @@ A model owns an encoder, a decoder, the paper's single-layer latent classifier (
 implement `autoencoder_update`, which runs one step of their own losses and optimizers.
 
 Training under tf.distribute follows three rules, checked by the MirroredStrategy tests:
-- gradients come from `global_mean(per_example)` (sum over the local batch / global batch), so
-  that the SUM all-reduce of gradients across replicas yields the global-batch mean;
+- every update goes through `apply_gradients`, which differentiates sum(per_example) / global
+  batch, so that the SUM all-reduce of gradients across replicas yields the global-batch mean
+  (and which applies the loss scale under mixed_float16);
 - trackers receive unscaled per-example values, so logged losses are true means;
 - random draws are made for the whole global batch from a seed derived from (model seed,
   optimizer step, salt), and each replica takes its own slice: draws differ across replicas and
@@ -42,8 +43,12 @@ class Autoencoder(keras.Model):
     LOG_KEYS: ClassVar[tuple[str, ...]] = ("losses/reconstruction",)
     registered_name: ClassVar[str] = ""
 
-    def __init__(self, config: ModelConfig, seed: int = 0, **kwargs):
+    def __init__(self, config: ModelConfig, seed: int = 0, precision: str = "float32",
+                 **kwargs):
         """Builds every network; the initial weights are a function of `seed` alone.
+
+        `precision` is the dtype policy of the conv networks (their outputs are float32 under
+        every policy); it is not part of `get_config`, so a rebuilt model is float32.
 
         Seeding resets Keras' global RNG (`keras.utils.set_random_seed`): the same seed must
         give the same weights on every worker and in every rebuild of a run.
@@ -53,12 +58,15 @@ class Autoencoder(keras.Model):
         keras.utils.set_random_seed(int(seed))
         self.model_config = config
         self.seed = int(seed)
+        self.precision = precision
         self.hp = self.resolve_hparams(config.hparams)
         scales = config.scales
         self.encoder = networks.make_encoder(
-            config.image_size, config.colors, config.depth, config.latent, scales)
+            config.image_size, config.colors, config.depth, config.latent, scales,
+            dtype=precision)
         self.decoder = networks.make_decoder(
-            config.latent_width, config.latent, config.depth, self.decoder_output_colors, scales)
+            config.latent_width, config.latent, config.depth, self.decoder_output_colors, scales,
+            dtype=precision)
         self.build_extra_layers()
         self.classifier = keras.layers.Dense(config.nclass, name="latent_classifier")
         self.classifier.build((None, self.classifier_feature_dim))
@@ -188,17 +196,26 @@ class Autoencoder(keras.Model):
             extra_optimizers: {name: optimizer} overriding `make_extra_optimizers` (e.g. the
                 ACAI critic's), mostly for tests.
         """
-        optimizer = optimizer or make_adam(self.model_config.lr)
+        optimizer = self._loss_scaled(optimizer or make_adam(self.model_config.lr))
         super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
         self.optimizer.build(self.autoencoder_variables)
-        self.classifier_optimizer = classifier_optimizer or make_adam(self.model_config.lr)
+        self.classifier_optimizer = self._loss_scaled(
+            classifier_optimizer or make_adam(self.model_config.lr))
         self.classifier_optimizer.build(self.classifier.trainable_variables)
         self.extra_optimizers = {}
         for name, (default, variables) in self.make_extra_optimizers().items():
-            chosen = (extra_optimizers or {}).get(name, default)
+            chosen = self._loss_scaled((extra_optimizers or {}).get(name, default))
             chosen.build(variables)
             self.extra_optimizers[name] = chosen
             setattr(self, f"{name}_optimizer", chosen)
+
+    def _loss_scaled(self, optimizer):
+        """Under mixed_float16, `optimizer` wrapped in dynamic loss scaling (float16 gradients
+        of small losses would underflow); otherwise `optimizer` itself."""
+        if (self.precision == "mixed_float16"
+                and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)):
+            return keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
 
     def checkpoint_items(self) -> dict[str, Any]:
         """Trackables for `tf.train.Checkpoint`: the model and every optimizer by name."""
@@ -228,9 +245,8 @@ class Autoencoder(keras.Model):
         with tf.GradientTape() as tape:
             logits = self.classifier(features)
             classifier_loss = losses.softmax_cross_entropy(labels, logits)
-            scaled = self.global_mean(classifier_loss)
-        variables = self.classifier.trainable_variables
-        self.classifier_optimizer.apply(tape.gradient(scaled, variables), variables)
+        self.apply_gradients(self.classifier_optimizer, tape, classifier_loss,
+                             self.classifier.trainable_variables)
         logs["losses/classifier"] = classifier_loss
         correct = ops.equal(ops.argmax(logits, axis=-1), ops.cast(labels, "int64"))
         logs["monitors/classifier_accuracy"] = ops.cast(correct, "float32")
@@ -242,20 +258,17 @@ class Autoencoder(keras.Model):
             results = {key: tf.reshape(value, [1]) for key, value in results.items()}
         return results
 
-    def global_mean(self, per_example):
-        """Sum of a local [b] loss over the global batch size: the loss to differentiate.
-
-        Gradients are SUM-reduced across replicas, so this yields the global-batch mean.
-        """
-        return tf.reduce_sum(per_example) / self._global_batch(per_example)
-
     def apply_gradients(self, optimizer, tape, per_example_loss, variables) -> None:
-        """Applies the gradient of `global_mean(per_example_loss)` to `variables`.
+        """Applies the gradient of sum(per_example_loss) / global batch to `variables`.
 
-        The 1 / global-batch weights enter as output gradients, so the scaled loss need not
-        have been computed under the tape.
+        Gradients are SUM-reduced across replicas, so this yields the global-batch mean. The
+        1 / global-batch weights enter as output gradients, so the scaled loss need not have
+        been computed under the tape.
         """
         weights = tf.fill(tf.shape(per_example_loss), 1.0 / self._global_batch(per_example_loss))
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            # mixed_float16: scaled up here, unscaled (and skipped if not finite) by apply().
+            weights = optimizer.scale_loss(weights)
         grads = tape.gradient(per_example_loss, variables, output_gradients=weights)
         optimizer.apply(grads, variables)
 
