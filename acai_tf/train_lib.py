@@ -10,10 +10,14 @@ latest checkpoint with the same step and optimizer state; the data stream is the
 
 One `fit()` covers the whole run (the train step is traced once); each epoch is one report period
 of report_kimg, ended by evaluations, summaries and a checkpoint (see `acai_tf.callbacks`).
+
+One process trains in a workdir at a time: the chief holds the workdir's lock (see
+`workdir.locked`) from before its first write to the end, and a second run is refused at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -22,6 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from acai_tf import atomic_write
 from acai_tf import callbacks as callbacks_lib
 from acai_tf import datasets, distribute, models, report_evals
 from acai_tf import workdir as workdir_lib
@@ -106,12 +111,7 @@ def _differences(saved: dict, new: dict, prefix: str = "") -> list[str]:
 
 
 def _write_config(config: ExperimentConfig, workdir: str) -> None:
-    os.makedirs(workdir, exist_ok=True)
-    path = workdir_lib.config_path(workdir)
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w") as f:
-        f.write(config.to_json())
-    os.replace(temporary, path)
+    atomic_write.write_text(workdir_lib.config_path(workdir), config.to_json())
 
 
 def data_seed(seed: int, step: int) -> int:
@@ -144,16 +144,31 @@ def train(config: ExperimentConfig, workdir: str, *,
          "resumed_from": the step training started from}.
 
     Raises:
-        One of USER_ERRORS, with a one-line message.
+        One of USER_ERRORS, with a one-line message: WorkdirError at once if another process
+        is training in `workdir`.
     """
     start = time.monotonic()
     validate(config, workdir)
-    train_config = config.train
-    strategy = strategy or distribute.get_strategy(train_config.strategy)
-    distribute.check_global_batch(strategy, train_config.batch)
+    strategy = strategy or distribute.get_strategy(config.train.strategy)
+    distribute.check_global_batch(strategy, config.train.batch)
     chief = distribute.is_chief(strategy)
-    if chief:
-        _write_config(config, workdir)
+    with contextlib.ExitStack() as stack:
+        if chief:
+            # Workers write nothing into the workdir but checkpoints, which the chief's run
+            # coordinates; the chief alone stands for the run.
+            stack.enter_context(workdir_lib.locked(workdir))
+            _write_config(config, workdir)
+        return _train(config, workdir, strategy, chief, start, eval_settings=eval_settings,
+                      extra_callbacks=extra_callbacks, progress_seconds=progress_seconds,
+                      log=log)
+
+
+def _train(config: ExperimentConfig, workdir: str, strategy: tf.distribute.Strategy,
+           chief: bool, start: float, *, eval_settings: EvalSettings | None,
+           extra_callbacks: Sequence[Any], progress_seconds: float,
+           log: Callable[[str], None]) -> dict[str, Any]:
+    """The body of `train` once the request is valid and the workdir is this process's."""
+    train_config = config.train
     with strategy.scope():
         model = models.build(config.model, seed=train_config.seed)
         model.compile()
