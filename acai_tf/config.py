@@ -12,6 +12,8 @@ import json
 import math
 from typing import Any, Mapping
 
+from acai_tf.explosion import DEFAULT_FACTOR
+
 CONFIG_FILENAME = "config.json"
 
 
@@ -107,6 +109,8 @@ class TrainConfig:
         report_kimg: period of evaluations, summaries and checkpoints in thousands of images.
         seed: seed of the data stream, the weight initialisation and every random draw.
         strategy: distribution strategy name (see `acai_tf.distribute`).
+        explosion_factor: stop when a loss's recent mean exceeds this factor times its
+            reference level (see `acai_tf.explosion`); 0 turns the check off.
     """
 
     dataset: str = "lines32"
@@ -116,10 +120,14 @@ class TrainConfig:
     report_kimg: float = 64
     seed: int = 0
     strategy: str = "auto"
+    explosion_factor: float = DEFAULT_FACTOR
 
     def __post_init__(self):
         if not isinstance(self.batch, int) or self.batch <= 0:
             raise ConfigError(f"batch must be a positive integer, got {self.batch!r}")
+        if not (self.explosion_factor == 0 or self.explosion_factor > 1):
+            raise ConfigError("explosion_factor must be 0 (no check) or greater than 1, got "
+                              f"{self.explosion_factor!r}")
         for field in ("train_kimg", "report_kimg"):
             if not getattr(self, field) > 0:
                 raise ConfigError(f"{field} must be positive, got {getattr(self, field)!r}")

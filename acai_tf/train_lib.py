@@ -9,7 +9,8 @@ latest checkpoint with the same step and optimizer state; the data stream is the
 (seed, step) so that a resumed run does not replay the batches it has already seen.
 
 One `fit()` covers the whole run (the train step is traced once); each epoch is one report period
-of report_kimg, ended by evaluations, summaries and a checkpoint (see `acai_tf.callbacks`).
+of report_kimg, ended by evaluations, summaries and a checkpoint (see `acai_tf.callbacks`). A run
+whose losses turn non-finite or explode stops before saving the wrecked model.
 
 One process trains in a workdir at a time: the chief holds the workdir's lock (see
 `workdir.locked`) from before its first write to the end, and a second run is refused at once.
@@ -30,21 +31,22 @@ from acai_tf import atomic_write
 from acai_tf import callbacks as callbacks_lib
 from acai_tf import datasets, distribute, models, report_evals
 from acai_tf import workdir as workdir_lib
-from acai_tf.callbacks import NonFiniteLossError
+from acai_tf.callbacks import LossExplosionError, NonFiniteLossError
 from acai_tf.config import ConfigError, ExperimentConfig
 from acai_tf.datasets import DatasetNotPreparedError
 from acai_tf.report_evals import EvalSettings
 from acai_tf.workdir import WorkdirError
 
-__all__ = ["EvalSettings", "NonFiniteLossError", "RESUMABLE_FIELDS", "USER_ERRORS", "train",
-           "validate"]
+__all__ = ["EvalSettings", "LossExplosionError", "NonFiniteLossError", "RESUMABLE_FIELDS",
+           "USER_ERRORS", "train", "validate"]
 
 # Errors caused by the request or the run (not by a bug): binaries print them as one line.
-USER_ERRORS = (ConfigError, WorkdirError, DatasetNotPreparedError, NonFiniteLossError)
+USER_ERRORS = (ConfigError, WorkdirError, DatasetNotPreparedError, NonFiniteLossError,
+               LossExplosionError)
 
-# TrainConfig fields a resumed run may change: the length and cadence of the run and where it
-# runs, none of which changes what a training step does.
-RESUMABLE_FIELDS = ("train_kimg", "report_kimg", "data_dir", "strategy")
+# TrainConfig fields a resumed run may change: the length and cadence of the run, where it runs
+# and when it is stopped as broken, none of which changes what a training step does.
+RESUMABLE_FIELDS = ("train_kimg", "report_kimg", "data_dir", "strategy", "explosion_factor")
 
 
 def validate(config: ExperimentConfig, workdir: str) -> None:
@@ -195,7 +197,11 @@ def _train(config: ExperimentConfig, workdir: str, strategy: tf.distribute.Strat
                  if eval_settings is not None and chief else None)
     report = callbacks_lib.Report(evaluator, workdir, train_config.batch, total, chief,
                                   log=log)
-    fit_callbacks = [callbacks_lib.NanGuard(), callbacks_lib.StopAtStep(total),
+    guards = [callbacks_lib.NanGuard()]
+    if train_config.explosion_factor:
+        guards.append(callbacks_lib.ExplosionGuard(train_config.explosion_factor))
+    # The guards come first: they must raise before Report and Checkpointer see a bad step.
+    fit_callbacks = [*guards, callbacks_lib.StopAtStep(total),
                      callbacks_lib.Progress(train_config.batch, total, progress_seconds,
                                             log=log if chief else _silent),
                      report, checkpointer, *extra_callbacks]
@@ -207,7 +213,7 @@ def _train(config: ExperimentConfig, workdir: str, strategy: tf.distribute.Strat
                   initial_epoch=initial_epoch, steps_per_epoch=per_report,
                   callbacks=fit_callbacks, verbose=0, shuffle=False)
     finally:
-        report.close()  # fit() skips on_train_end when a callback raises (e.g. the NaN guard).
+        report.close()  # fit() skips on_train_end when a callback raises (e.g. a guard).
     step = callbacks_lib.current_step(model)
     checkpointer.save(step)
     return {"step": step, "kimg": step * train_config.batch / 1024, "metrics": report.last,

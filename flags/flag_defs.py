@@ -66,6 +66,10 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
                          "Height and width of the latent map.", **fv)
     flags.DEFINE_enum("strategy", _TRAIN_DEFAULTS.strategy, list(distribute.STRATEGIES),
                       "Distribution strategy.", **fv)
+    flags.DEFINE_float("explosion_factor", _TRAIN_DEFAULTS.explosion_factor,
+                       "Stop when a loss's mean over the last steps exceeds this factor times "
+                       "its recent level (plus a small floor); 0 turns the check off. May "
+                       "change on resume.", **fv)
     for name, (define, extra, meaning) in HPARAM_FLAGS.items():
         define(name=name, default=None,
                help=f"{meaning} Models: {_takers(name)}; unset = model default.", **extra, **fv)
@@ -98,7 +102,7 @@ def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> Experiment
                         latent_width=fv.latent_width, lr=fv.lr, hparams=hparams)
     train = TrainConfig(dataset=fv.dataset, data_dir=fv.data_dir, batch=fv.batch,
                         train_kimg=fv.train_kimg, report_kimg=fv.report_kimg, seed=fv.seed,
-                        strategy=fv.strategy)
+                        strategy=fv.strategy, explosion_factor=fv.explosion_factor)
     return ExperimentConfig(model=model, train=train)
 
 
