@@ -38,7 +38,8 @@ def test_a_sustained_blow_up_trips_within_a_few_steps_and_names_the_loss():
     assert step == 601 and trip.key == "losses/reconstruction"
     assert 0.02 < trip.reference < 0.05  # The healthy loss over the steps before.
     assert trip.level == pytest.approx(1e5 / explosion.WINDOW, rel=0.01)
-    assert trip.threshold == pytest.approx(explosion.DEFAULT_FACTOR * trip.reference + 1.0)
+    assert trip.threshold == pytest.approx(
+        explosion.DEFAULT_FACTOR * trip.reference + explosion.FLOOR)
 
 
 def test_one_huge_step_trips_but_a_tenfold_step_does_not():
@@ -81,7 +82,8 @@ def test_nothing_is_judged_during_the_warm_up():
 
 
 def test_the_floor_keeps_losses_near_zero_from_tripping_by_ratio():
-    values = np.concatenate([np.full(400, 0.001), np.full(400, 0.9)])  # 900x, still < 1.
+    # 9,000 times its level, but still under the floor.
+    values = np.concatenate([np.full(400, 0.001), np.full(400, 0.9 * explosion.FLOOR)])
     assert first_trip({"losses/critic": values}) == (None, None)
     assert first_trip({"losses/critic": values}, floor=0.0)[0] == 401
 
@@ -126,7 +128,7 @@ def test_the_guard_raises_one_line_naming_loss_step_value_and_reference():
     assert "\n" not in message
     assert message.startswith(
         "losses/reconstruction exploded at step 1000: mean 1000 over the last 32 steps, above "
-        "10 x its reference level 0.05 + 1;")
+        f"{explosion.DEFAULT_FACTOR:g} x its reference level 0.05 + {explosion.FLOOR:g};")
     assert message.endswith("(the check is --explosion_factor, 0 turns it off)")
 
 

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from acai_tf import callbacks, train_lib, workdir as workdir_lib
+from acai_tf import callbacks, explosion, train_lib, workdir as workdir_lib
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
 
 # Small evaluations: 16 lines interpolations, 4-row grids, 64 test examples for the accuracy.
@@ -168,8 +168,9 @@ def test_exploding_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_pa
     message = str(error.value)
     assert re.fullmatch(
         r"losses/reconstruction exploded at step 321: mean (\S+) over the last 32 steps, above "
-        r"10 x its reference level (\S+) \+ 1; nothing was saved after the blow-up \(the check "
-        r"is --explosion_factor, 0 turns it off\)", message), message
+        rf"{explosion.DEFAULT_FACTOR:g} x its reference level (\S+) \+ {explosion.FLOOR:g}; "
+        r"nothing was saved after the blow-up \(the check is --explosion_factor, 0 turns it "
+        r"off\)", message), message
     level, reference = (float(x) for x in re.findall(r"mean (\S+) .* level (\S+) ", message)[0])
     assert np.isfinite(level) and level > 1e3 and 0 < reference < 1
     assert_latest_checkpoint_is_healthy(workdir, 320)
