@@ -1,10 +1,11 @@
-"""Keras callbacks of a training run: NaN guard, progress lines, reports and checkpoints.
+"""Keras callbacks of a training run: NaN and explosion guards, progress, reports, checkpoints.
 
 One fit() epoch is one report period (report_kimg). At the end of each epoch `Report` writes
 the epoch's mean logs, throughput, learning rates, evaluations and image grids (TensorBoard
 scalars and images, PNG files, one console line), then `Checkpointer` saves the model and every
-optimizer. `NanGuard` stops training at the first non-finite log value, before that state can be
-saved.
+optimizer. `NanGuard` stops training at the first non-finite log value and `ExplosionGuard` at a
+finite loss blow-up (see `acai_tf.explosion`), both before that state can be saved: they run after
+every step, so the last step of a period is judged before the period's checkpoint.
 
 Under MultiWorkerMirroredStrategy the models return [1]-shaped logs (see `Autoencoder`), so log
 values are read through `scalar_logs`.
@@ -23,11 +24,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from acai_tf import image_grids, workdir as workdir_lib
+from acai_tf import explosion, image_grids, workdir as workdir_lib
 
 
 class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or infinite log value; the message is one line."""
+
+
+class LossExplosionError(RuntimeError):
+    """A loss rose far above its recent level (see `acai_tf.explosion`); the message is one line."""
 
 
 def scalar_logs(logs: Mapping[str, object] | None) -> dict[str, float]:
@@ -66,6 +71,34 @@ class NanGuard(keras.callbacks.Callback):
             if not math.isfinite(values[key]):
                 raise NonFiniteLossError(
                     f"non-finite {key} at step {current_step(self.model)}")
+
+
+class ExplosionGuard(keras.callbacks.Callback):
+    """Raises LossExplosionError after the first step at which `explosion.ExplosionRule` trips.
+
+    Args:
+        factor: the rule's factor (> 1); `explosion.DEFAULT_FACTOR` unless studied otherwise.
+        floor, window, history: the rule's other settings (module defaults).
+    """
+
+    def __init__(self, factor: float = explosion.DEFAULT_FACTOR, **rule_settings):
+        super().__init__()
+        self.rule = explosion.ExplosionRule(factor, **rule_settings)
+        self.steps = explosion.StepValues()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.steps.reset()  # fit() resets the running means at each epoch.
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.rule.update(self.steps.update(scalar_logs(logs)))
+        trip = self.rule.check()
+        if trip is not None:
+            raise LossExplosionError(
+                f"{trip.key} exploded at step {current_step(self.model)}: mean "
+                f"{trip.level:.4g} over the last {self.rule.window} steps, above "
+                f"{self.rule.factor:g} x its reference level {trip.reference:.4g} + "
+                f"{self.rule.floor:g}; nothing was saved after the blow-up (the check is "
+                "--explosion_factor, 0 turns it off)")
 
 
 class StopAtStep(keras.callbacks.Callback):

@@ -12,6 +12,8 @@ import json
 import math
 from typing import Any, Mapping
 
+from acai_tf.explosion import DEFAULT_FACTOR
+
 CONFIG_FILENAME = "config.json"
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Kept equal to acai_tf.fast_conv.GRADIENT_PATHS (tested); this module imports no TensorFlow.
@@ -114,6 +116,8 @@ class TrainConfig:
             or "mixed_float16" (with loss scaling). Variables, losses and logs stay float32.
         conv_gradient: how the 3x3 convolutions are differentiated: "auto" (the fastest for
             this machine), "stock" or "forward" (see `acai_tf.fast_conv`); same values either way.
+        explosion_factor: stop when a loss's recent mean exceeds this factor times its
+            reference level (see `acai_tf.explosion`); 0 turns the check off.
     """
 
     dataset: str = "lines32"
@@ -125,6 +129,7 @@ class TrainConfig:
     strategy: str = "auto"
     precision: str = "float32"
     conv_gradient: str = "auto"
+    explosion_factor: float = DEFAULT_FACTOR
 
     def __post_init__(self):
         if not isinstance(self.batch, int) or self.batch <= 0:
@@ -133,6 +138,9 @@ class TrainConfig:
             if getattr(self, field) not in allowed:
                 raise ConfigError(f"{field} must be one of {', '.join(allowed)}, "
                                   f"got {getattr(self, field)!r}")
+        if not (self.explosion_factor == 0 or self.explosion_factor > 1):
+            raise ConfigError("explosion_factor must be 0 (no check) or greater than 1, got "
+                              f"{self.explosion_factor!r}")
         for field in ("train_kimg", "report_kimg"):
             if not getattr(self, field) > 0:
                 raise ConfigError(f"{field} must be positive, got {getattr(self, field)!r}")

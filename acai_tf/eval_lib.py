@@ -32,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 import tensorflow as tf
 
-from acai_tf import datasets, figures
+from acai_tf import atomic_write, datasets, figures
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError
 from acai_tf.datasets import DatasetInfo, DatasetNotPreparedError
@@ -316,12 +316,9 @@ def _finite_or_none(value: Any) -> Any:
 
 def _write_results(workdir: str, results: dict[str, Any]) -> None:
     path = results_path(workdir)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w") as f:
+    with atomic_write.replacing(path) as f:
         json.dump(results, f, indent=2, sort_keys=True, allow_nan=False)
         f.write("\n")
-    os.replace(temporary, path)
 
 
 def scalars(results: dict[str, Any]) -> dict[str, float]:

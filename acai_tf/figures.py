@@ -7,13 +7,13 @@ runs' figures are laid out side by side, each under a text label.
 
 from __future__ import annotations
 
-import os
 from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 # round(127.5 + 127.5 x), clipped: the reference's mapping of [-1, 1] images to bytes.
+from acai_tf import atomic_write
 from acai_tf.image_grids import to_uint8
 
 BACKGROUND = 255  # white gaps, so the black (-1) image backgrounds stand out
@@ -78,14 +78,12 @@ def side_by_side(blocks: Sequence[tuple[str, np.ndarray]], per_row: int | None =
 
 
 def write_png(path: str, image: np.ndarray) -> None:
-    """Writes uint8 [H, W, 1 or 3] as a PNG, via a temporary file so readers never see half."""
+    """Writes uint8 [H, W, 1 or 3] as a PNG, atomically (see `acai_tf.atomic_write`)."""
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (1, 3):
         raise ValueError(f"need uint8 [H, W, 1 or 3], got {image.dtype} {image.shape}")
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    temporary = f"{path}.tmp-{os.getpid()}"
-    Image.fromarray(image[..., 0] if image.shape[2] == 1 else image).save(temporary, "PNG")
-    os.replace(temporary, path)
+    with atomic_write.replacing(path, "wb") as f:
+        Image.fromarray(image[..., 0] if image.shape[2] == 1 else image).save(f, "PNG")
 
 
 def read_png(path: str) -> np.ndarray:

@@ -8,10 +8,10 @@ Layouts follow the reference's image summaries:
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from PIL import Image
+
+from acai_tf import atomic_write
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -76,16 +76,15 @@ def square_grid(images: np.ndarray) -> np.ndarray:
 def write_png(path: str, grid: np.ndarray) -> None:
     """Writes a grid of [-1, 1] values [H, W, 1 or 3] as an 8-bit PNG (gray or RGB).
 
-    The file is written under a temporary name and renamed, so a reader never sees half a PNG.
+    The file is written under a unique temporary name and renamed, so a reader never sees half
+    a PNG (see `acai_tf.atomic_write`).
     """
     pixels = to_uint8(grid)
     if pixels.ndim != 3 or pixels.shape[-1] not in (1, 3):
         raise ValueError(f"expected [H, W, 1 or 3], got shape {pixels.shape}")
     image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    temporary = path + ".tmp"
-    image.save(temporary, format="PNG")
-    os.replace(temporary, path)
+    with atomic_write.replacing(path, "wb") as f:
+        image.save(f, format="PNG")
 
 
 def png_name(name: str, kimg: float) -> str:

@@ -9,11 +9,16 @@ latest checkpoint with the same step and optimizer state; the data stream is the
 (seed, step) so that a resumed run does not replay the batches it has already seen.
 
 One `fit()` covers the whole run (the train step is traced once); each epoch is one report period
-of report_kimg, ended by evaluations, summaries and a checkpoint (see `acai_tf.callbacks`).
+of report_kimg, ended by evaluations, summaries and a checkpoint (see `acai_tf.callbacks`). A run
+whose losses turn non-finite or explode stops before saving the wrecked model.
+
+One process trains in a workdir at a time: the chief holds the workdir's lock (see
+`workdir.locked`) from before its first write to the end, and a second run is refused at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -23,32 +28,34 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from acai_tf import atomic_write
 from acai_tf import callbacks as callbacks_lib
 from acai_tf import datasets, distribute, fast_conv, machine, models, report_evals
 from acai_tf import workdir as workdir_lib
-from acai_tf.callbacks import NonFiniteLossError
+from acai_tf.callbacks import LossExplosionError, NonFiniteLossError
 from acai_tf.config import ConfigError, ExperimentConfig
 from acai_tf.datasets import DatasetNotPreparedError
 from acai_tf.report_evals import EvalSettings
 from acai_tf.workdir import WorkdirError
 
-__all__ = ["EvalSettings", "NonFiniteLossError", "RESUMABLE_FIELDS", "USER_ERRORS", "train",
-           "validate"]
+__all__ = ["EvalSettings", "LossExplosionError", "NonFiniteLossError", "RESUMABLE_FIELDS",
+           "USER_ERRORS", "train", "validate"]
 
 # Errors caused by the request or the run (not by a bug): binaries print them as one line.
-USER_ERRORS = (ConfigError, WorkdirError, DatasetNotPreparedError, NonFiniteLossError)
+USER_ERRORS = (ConfigError, WorkdirError, DatasetNotPreparedError, NonFiniteLossError,
+               LossExplosionError)
 
-# TrainConfig fields a resumed run may change: the length and cadence of the run and where it
-# runs, none of which changes what a training step does.
-RESUMABLE_FIELDS = ("train_kimg", "report_kimg", "data_dir", "strategy", "conv_gradient")
+# TrainConfig fields a resumed run may change: the length and cadence of the run, where and how
+# fast it runs, and when it is stopped as broken; none changes what a training step computes.
+RESUMABLE_FIELDS = ("train_kimg", "report_kimg", "data_dir", "strategy", "conv_gradient",
+                    "explosion_factor")
 
 
 def validate(config: ExperimentConfig, workdir: str) -> None:
     """Checks a training request without side effects; raises one of USER_ERRORS."""
     train_config = config.train
     try:
-        info = datasets.get_info(train_config.dataset, data_dir=train_config.data_dir,
-                                 image_size=config.model.image_size)
+        info = datasets.get_info(train_config.dataset, data_dir=train_config.data_dir)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     model = config.model
@@ -66,8 +73,7 @@ def validate(config: ExperimentConfig, workdir: str) -> None:
     if train_config.strategy not in distribute.STRATEGIES:
         raise ConfigError(f"unknown strategy {train_config.strategy!r}; known: "
                           f"{', '.join(distribute.STRATEGIES)}")
-    datasets.check_prepared(train_config.dataset, train_config.data_dir,
-                            image_size=config.model.image_size)
+    datasets.check_prepared(train_config.dataset, train_config.data_dir)
     _check_workdir(config, workdir)
 
 
@@ -110,14 +116,10 @@ def _differences(saved: dict, new: dict, prefix: str = "") -> list[str]:
 
 def _write_config(config: ExperimentConfig, workdir: str, run_record: dict[str, Any]) -> None:
     """Writes config.json: the config, and the list of run records with this start appended."""
-    os.makedirs(workdir, exist_ok=True)
-    path = workdir_lib.config_path(workdir)
     data = json.loads(config.to_json())
     data["runs"] = workdir_lib.load_run_records(workdir) + [run_record]
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w") as f:
-        f.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(temporary, path)
+    atomic_write.write_text(workdir_lib.config_path(workdir),
+                            json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def run_record(config: ExperimentConfig, strategy: tf.distribute.Strategy,
@@ -132,6 +134,8 @@ def run_record(config: ExperimentConfig, strategy: tf.distribute.Strategy,
             "replicas": strategy.num_replicas_in_sync, "strategy": type(strategy).__name__,
             **{key: description[key] for key in ("cpu", "cpu_flags", "onednn", "gpus", "host",
                                                    "tensorflow", "keras")}}
+
+
 
 
 def data_seed(seed: int, step: int) -> int:
@@ -164,19 +168,38 @@ def train(config: ExperimentConfig, workdir: str, *,
          "resumed_from": the step training started from}.
 
     Raises:
-        One of USER_ERRORS, with a one-line message.
+        One of USER_ERRORS, with a one-line message: WorkdirError at once if another process
+        is training in `workdir`.
     """
     start = time.monotonic()
     validate(config, workdir)
-    train_config = config.train
-    strategy = strategy or distribute.get_strategy(train_config.strategy)
-    distribute.check_global_batch(strategy, train_config.batch)
+    strategy = strategy or distribute.get_strategy(config.train.strategy)
+    distribute.check_global_batch(strategy, config.train.batch)
     chief = distribute.is_chief(strategy)
-    conv_gradient = fast_conv.resolve(train_config.conv_gradient)
+    conv_gradient = fast_conv.resolve(config.train.conv_gradient)
     record = run_record(config, strategy, conv_gradient)
-    if chief:
-        _write_config(config, workdir, record)
-    with strategy.scope(), fast_conv.creating(conv_gradient):
+    with contextlib.ExitStack() as stack:
+        if chief:
+            # Workers write nothing into the workdir but checkpoints, which the chief's run
+            # coordinates; the chief alone stands for the run.
+            stack.enter_context(workdir_lib.locked(workdir))
+            _write_config(config, workdir, record)
+            log(f"precision {config.train.precision}, {conv_gradient} conv gradients (oneDNN "
+                f"{'on' if record['onednn'] else 'off'}, CPU flags "
+                f"{' '.join(record['cpu_flags']) or 'none listed'}, {record['gpus']} GPU(s))")
+        with fast_conv.creating(conv_gradient):
+            return _train(config, workdir, strategy, chief, start, eval_settings=eval_settings,
+                          extra_callbacks=extra_callbacks, progress_seconds=progress_seconds,
+                          log=log)
+
+
+def _train(config: ExperimentConfig, workdir: str, strategy: tf.distribute.Strategy,
+           chief: bool, start: float, *, eval_settings: EvalSettings | None,
+           extra_callbacks: Sequence[Any], progress_seconds: float,
+           log: Callable[[str], None]) -> dict[str, Any]:
+    """The body of `train` once the request is valid and the workdir is this process's."""
+    train_config = config.train
+    with strategy.scope():
         model = models.build(config.model, seed=train_config.seed,
                              precision=train_config.precision)
         model.compile()
@@ -198,14 +221,16 @@ def train(config: ExperimentConfig, workdir: str, *,
     if chief:
         log(f"{'resuming' if step else 'training'} {config.model.name} on "
             f"{train_config.dataset} in {workdir} from step {step} to {total} "
-            f"({strategy.num_replicas_in_sync} replica(s), {type(strategy).__name__}, "
-            f"{train_config.precision}, {conv_gradient} conv gradients, oneDNN "
-            f"{'on' if record['onednn'] else 'off'})")
+            f"({strategy.num_replicas_in_sync} replica(s), {type(strategy).__name__})")
     evaluator = (report_evals.ReportEvaluator(model, config, eval_settings)
                  if eval_settings is not None and chief else None)
     report = callbacks_lib.Report(evaluator, workdir, train_config.batch, total, chief,
                                   log=log)
-    fit_callbacks = [callbacks_lib.NanGuard(), callbacks_lib.StopAtStep(total),
+    guards = [callbacks_lib.NanGuard()]
+    if train_config.explosion_factor:
+        guards.append(callbacks_lib.ExplosionGuard(train_config.explosion_factor))
+    # The guards come first: they must raise before Report and Checkpointer see a bad step.
+    fit_callbacks = [*guards, callbacks_lib.StopAtStep(total),
                      callbacks_lib.Progress(train_config.batch, total, progress_seconds,
                                             log=log if chief else _silent),
                      report, checkpointer, *extra_callbacks]
@@ -217,7 +242,7 @@ def train(config: ExperimentConfig, workdir: str, *,
                   initial_epoch=initial_epoch, steps_per_epoch=per_report,
                   callbacks=fit_callbacks, verbose=0, shuffle=False)
     finally:
-        report.close()  # fit() skips on_train_end when a callback raises (e.g. the NaN guard).
+        report.close()  # fit() skips on_train_end when a callback raises (e.g. a guard).
     step = callbacks_lib.current_step(model)
     checkpointer.save(step)
     return {"step": step, "kimg": step * train_config.batch / 1024, "metrics": report.last,
@@ -228,11 +253,9 @@ def _data(config: ExperimentConfig, step: int) -> tf.data.Dataset:
     train_config = config.train
     stream = datasets.train_stream(train_config.dataset, batch_size=train_config.batch,
                                    seed=data_seed(train_config.seed, step),
-                                   data_dir=train_config.data_dir,
-                                   image_size=config.model.image_size)
+                                   data_dir=train_config.data_dir)
     # Every worker reads the whole stream and keeps its share of each batch: the streams are
-    # not file-sharded (lines32 is procedural; small tfds datasets have one file; a folder's
-    # files are listed in one Python list).
+    # not file-sharded (lines32 is procedural; small tfds datasets have one file).
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return stream.with_options(options)

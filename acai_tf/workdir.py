@@ -7,12 +7,17 @@
       tb/train/        TensorBoard scalars and image grids
       images/          PNG image grids, `<name>_<kimg:08.1f>.png`
       eval/            results of the evaluate binary
+      .lock            held (flock) by the process training in the workdir: "<pid> <host>"
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import socket
+from typing import Iterator
 
 from acai_tf.config import CONFIG_FILENAME, ConfigError, ExperimentConfig
 
@@ -21,6 +26,7 @@ CHECKPOINT_PREFIX = "ckpt"
 TENSORBOARD_DIR = "tb"
 IMAGES_DIR = "images"
 EVAL_DIR = "eval"
+LOCK_FILENAME = ".lock"
 
 
 class WorkdirError(RuntimeError):
@@ -104,3 +110,44 @@ def checkpoint_manager(workdir: str, checkpoint, max_to_keep: int = 5):
 
     return tf.train.CheckpointManager(checkpoint, checkpoint_dir(workdir), max_to_keep,
                                       checkpoint_name=CHECKPOINT_PREFIX)
+
+
+@contextlib.contextmanager
+def locked(workdir: str) -> Iterator[None]:
+    """Holds the workdir's writer lock for the block; WorkdirError at once if another has it.
+
+    One process at a time may train in a workdir: two would interleave checkpoints, summaries
+    and image files. The lock is an flock on `workdir/.lock`, so the kernel releases it when
+    its holder exits in any way, SIGKILL included: a crashed run never blocks its own resume.
+    The holder writes "<pid> <hostname>" into the file for the refusal message. Creates
+    `workdir` if needed. flock is only as reliable as the file system's support for it (local
+    disks are fine; some network file systems ignore it).
+    """
+    os.makedirs(workdir, exist_ok=True)
+    path = os.path.join(workdir, LOCK_FILENAME)
+    # "a+" rather than "w": truncating before holding the lock would erase the holder's name.
+    with open(path, "a+", encoding="utf-8") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise WorkdirError(f"workdir {workdir} is in use by {_holder(f.read())}; wait for "
+                               "it to end or use another workdir") from None
+        try:
+            f.seek(0)
+            f.truncate()
+            f.write(f"{os.getpid()} {socket.gethostname()}\n")
+            f.flush()
+            yield
+        finally:
+            f.truncate(0)  # A stale name would mislead whoever reads the file by hand.
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _holder(content: str) -> str:
+    """Describes the lock holder from the lock file's "<pid> <host>" content."""
+    fields = content.split()
+    if len(fields) == 2 and fields[0].isdigit():
+        return f"process {fields[0]} on {fields[1]}"
+    # The holder has the lock but has not written its name yet.
+    return "another process"

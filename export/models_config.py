@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import tempfile
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
+
+from acai_tf import atomic_write
 
 FILENAME = "models.config"
 
@@ -70,9 +71,5 @@ def update(export_dir: str, model_name: str, base_path: str) -> str:
         entries = config.model_config_list.config
         entry = next((e for e in entries if e.name == model_name), None) or entries.add()
         entry.name, entry.base_path, entry.model_platform = model_name, base_path, "tensorflow"
-        fd, scratch = tempfile.mkstemp(prefix=f".{FILENAME}.", dir=export_dir)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text_format.MessageToString(config))
-        os.chmod(scratch, 0o644)  # mkstemp's 0600 would hide the file from a server's user.
-        os.replace(scratch, path)
+        atomic_write.write_text(path, text_format.MessageToString(config))
     return path

@@ -77,6 +77,10 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     flags.DEFINE_enum("conv_gradient", _TRAIN_DEFAULTS.conv_gradient, list(CONV_GRADIENTS),
                       "How 3x3 convolutions are differentiated: auto = the faster on this "
                       "machine (stock with oneDNN or on GPU/TPU, forward otherwise).", **fv)
+    flags.DEFINE_float("explosion_factor", _TRAIN_DEFAULTS.explosion_factor,
+                       "Stop when a loss's mean over the last steps exceeds this factor times "
+                       "its recent level (plus a small floor); 0 turns the check off. May "
+                       "change on resume.", **fv)
     for name, (define, extra, meaning) in HPARAM_FLAGS.items():
         define(name=name, default=None,
                help=f"{meaning} Models: {_takers(name)}; unset = model default.", **extra, **fv)
@@ -113,7 +117,7 @@ def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> Experiment
     train = TrainConfig(dataset=info.name, data_dir=fv.data_dir, batch=fv.batch,
                         train_kimg=fv.train_kimg, report_kimg=fv.report_kimg, seed=fv.seed,
                         strategy=fv.strategy, precision=fv.precision,
-                        conv_gradient=fv.conv_gradient)
+                        conv_gradient=fv.conv_gradient, explosion_factor=fv.explosion_factor)
     return ExperimentConfig(model=model, train=train)
 
 

@@ -65,6 +65,7 @@ def snapshot(directory):
                                          "(it takes: --beta, --encoding)"),
     (["--model=acai", "--update_order=sometimes"], "value should be one of"),
     (["--seed=-1"], "seed must be non-negative"),
+    (["--explosion_factor=0.5"], "explosion_factor must be 0 (no check) or greater than 1"),
     (["--strategy=multi_worker"], "needs the TF_CONFIG environment variable"),
     (["--dataset=mnist32", "--data_dir=/nonexistent/tfds"], "is not prepared in"),
 ])

@@ -2,14 +2,16 @@
 
 import dataclasses
 import os
+import re
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from acai_tf import callbacks, train_lib, workdir as workdir_lib
+from acai_tf import callbacks, explosion, train_lib, workdir as workdir_lib
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
 
 # Small evaluations: 16 lines interpolations, 4-row grids, 64 test examples for the accuracy.
@@ -18,11 +20,11 @@ SMALL_EVALS = train_lib.EvalSettings(lines_pairs=16, accuracy_examples=64, grid_
 GRIDS = ("reconstruction", "interpolation", "slerp", "samples")
 
 
-def tiny_config(model="acai", dataset="lines32", train_kimg=0.25, **train):
+def tiny_config(model="acai", dataset="lines32", train_kimg=0.25, report_kimg=0.125, **train):
     return ExperimentConfig(
         model=ModelConfig(name=model, depth=4, latent=2, latent_width=4),
-        train=TrainConfig(dataset=dataset, batch=16, train_kimg=train_kimg, report_kimg=0.125,
-                          **train))
+        train=TrainConfig(dataset=dataset, batch=16, train_kimg=train_kimg,
+                          report_kimg=report_kimg, **train))
 
 
 def run(config, workdir, **kwargs):
@@ -118,16 +120,66 @@ def test_invalid_requests_fail_before_writing(tmp_path):
     assert not workdir.exists()
 
 
+class ScaleDecoderOutput(keras.callbacks.Callback):
+    """After the first report (and its checkpoint), multiplies the decoder's output kernel.
+
+    The next steps then run forward and backward through the wrecked weights: their losses are
+    what training really produces, not edited logs.
+    """
+
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            kernel = self.model.decoder.get_layer("out").kernel
+            kernel.assign(kernel * self.factor)
+
+
+def assert_latest_checkpoint_is_healthy(workdir, step):
+    """The newest checkpoint is ckpt-<step> and restores to finite, unscaled weights."""
+    latest = tf.train.latest_checkpoint(str(workdir / "ckpt"))
+    assert workdir_lib.checkpoint_step(latest) == step
+    model, _, _, _ = workdir_lib.restore_model(str(workdir))
+    assert all(np.isfinite(v.numpy()).all() for v in model.weights)
+    assert np.abs(model.decoder.get_layer("out").kernel.numpy()).max() < 10
+
+
 def test_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     workdir = tmp_path / "run"
-    config = tiny_config(model="baseline")
-    # A learning rate this large overflows the weights within a few steps.
-    exploding = dataclasses.replace(config, model=dataclasses.replace(config.model, lr=1e30))
+    # Healthy for the first report period (8 steps, checkpointed), then infinite weights.
     with pytest.raises(callbacks.NonFiniteLossError,
-                       match=r"^non-finite losses/\w+ at step \d+$"):
-        run(exploding, workdir)
-    latest = tf.train.latest_checkpoint(str(workdir / "ckpt"))
-    assert latest is None or workdir_lib.checkpoint_step(latest) % 8 == 0
+                       match=r"^non-finite losses/reconstruction at step 9$"):
+        train_lib.train(tiny_config(model="baseline"), str(workdir), eval_settings=None,
+                        extra_callbacks=[ScaleDecoderOutput(np.inf)], log=lambda line: None)
+    assert_latest_checkpoint_is_healthy(workdir, 8)
+
+
+def test_exploding_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    workdir = tmp_path / "run"
+    # The guard judges once it has seen 9 blocks of 32 steps (288): the first report, at
+    # 320 steps of batch 16, is past its warm-up. Then the output grows 1e4-fold: finite but
+    # wrecked, the reconstruction error about 1e8 times its level.
+    config = tiny_config(model="baseline", train_kimg=10, report_kimg=5)
+    with pytest.raises(callbacks.LossExplosionError) as error:
+        train_lib.train(config, str(workdir), eval_settings=None,
+                        extra_callbacks=[ScaleDecoderOutput(1e4)], log=lambda line: None)
+    message = str(error.value)
+    assert re.fullmatch(
+        r"losses/reconstruction exploded at step 321: mean (\S+) over the last 32 steps, above "
+        rf"{explosion.DEFAULT_FACTOR:g} x its reference level (\S+) \+ {explosion.FLOOR:g}; "
+        r"nothing was saved after the blow-up \(the check is --explosion_factor, 0 turns it "
+        r"off\)", message), message
+    level, reference = (float(x) for x in re.findall(r"mean (\S+) .* level (\S+) ", message)[0])
+    assert np.isfinite(level) and level > 1e3 and 0 < reference < 1
+    assert_latest_checkpoint_is_healthy(workdir, 320)
+    # With the check off the same run goes on, and would have saved the wrecked model.
+    off = dataclasses.replace(config, train=dataclasses.replace(config.train,
+                                                                explosion_factor=0.0))
+    summary = train_lib.train(off, str(tmp_path / "off"), eval_settings=None,
+                              extra_callbacks=[ScaleDecoderOutput(1e4)], log=lambda line: None)
+    assert summary["step"] == 640 and summary["metrics"]["losses/reconstruction"] > 1e3
 
 
 def test_mnist_run_reports_latent_accuracy_and_no_lines_metrics(tmp_path, mnist_data_dir):
