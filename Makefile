@@ -46,10 +46,10 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(INSTALL_STAMP): setup.py | $(PY)
+	# A venv made before setup.py named the `tensorflow` wheel holds tensorflow-cpu, which
+	# would share files with it: remove it first (nothing to do in a new venv).
+	$(PY) -m pip uninstall --quiet --yes tensorflow-cpu 2>/dev/null || true
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	# Client protos only; its declared `tensorflow` dependency would replace tensorflow-cpu.
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps \
-		tensorflow-serving-api==2.21.0
 	touch $@
 
 # Imported by .bazelrc: Bazel needs the interpreter's absolute path, which only the clone knows.

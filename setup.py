@@ -1,8 +1,12 @@
-"""Installs the acai_tf library and console scripts for the binaries in flags/ and export/.
+"""Installs the acai_tf library and its console scripts (acai-train, acai-evaluate, ...).
 
-tensorflow-serving-api (client protos for the export's warm-up requests) declares a dependency
-on the full `tensorflow` wheel, which would replace tensorflow-cpu; the Makefile installs it
-with `--no-deps` next to this package.
+    pip install .            CPU (and the library, binaries and export: everything)
+    pip install '.[gpu]'     the same TensorFlow wheel with NVIDIA's CUDA libraries
+
+The TensorFlow dependency is the `tensorflow` wheel, not `tensorflow-cpu`: it runs on CPUs as
+well, it is the wheel tensorflow-serving-api (the export's warm-up request protos) depends on,
+and `tensorflow[and-cuda]` adds only CUDA libraries to it, so every install holds exactly one
+TensorFlow (tensorflow-cpu beside tensorflow would overwrite each other's files).
 """
 import setuptools
 
@@ -13,7 +17,8 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["acai_tf", "acai_tf.*"]),
     python_requires=">=3.10",
     install_requires=[
-        "tensorflow-cpu==2.21.0",
+        "tensorflow==2.21.0",
+        "tensorflow-serving-api==2.21.0",
         "keras==3.15.1",
         "tensorflow-datasets==4.9.10",
         # tfds imports it without declaring it on Python >= 3.9 (tensorflow/datasets#11212).
@@ -27,12 +32,12 @@ setuptools.setup(
     ],
     entry_points={
         "console_scripts": [
-            "acai-train = acai_tf.console:train",
-            "acai-evaluate = acai_tf.console:evaluate",
-            "acai-report = acai_tf.console:report",
-            "acai-export = acai_tf.console:export",
-            "acai-prepare-data = acai_tf.console:prepare_data",
-            "acai-demo = acai_tf.console:demo",
+            "acai-train = acai_tf.cli.train:run",
+            "acai-evaluate = acai_tf.cli.evaluate:run",
+            "acai-report = acai_tf.cli.report:run",
+            "acai-export = acai_tf.cli.export:run",
+            "acai-prepare-data = acai_tf.cli.prepare_data:run",
+            "acai-demo = acai_tf.cli.demo:run",
         ],
     },
     extras_require={

@@ -36,7 +36,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _config(run: str):
     import dataclasses
 
-    from flags import flag_defs
+    from acai_tf.cli import flag_defs
 
     model, _, lr = run.partition(":")
     values = flags.FlagValues()

@@ -47,12 +47,11 @@ from absl import app
 from absl import flags
 from absl import logging
 
-import train_throughput
-from acai_tf import eval_lib, figures, report, train_lib
+from acai_tf import eval_lib, figures, machine, report, train_lib
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError, ExperimentConfig
 from acai_tf.report_evals import EvalSettings
-from flags import flag_defs
+from acai_tf.cli import flag_defs
 
 MODELS = ("baseline", "dropout", "denoising", "vae", "aae", "vqvae", "acai")  # paper order
 FLAGFILE = os.path.join(_ROOT, "flags", "runs", "lines32_{}.flags")
@@ -141,7 +140,7 @@ def reproduce(out_dir: str, *, models: Sequence[str] = MODELS, seeds: Sequence[i
     _write(paths["csv"], to_csv(tables))
     budget = {key: value for key, value in train.to_dict().items() if key != "seed"}
     _write(paths["json"], _strict_json({
-        "command": command, "machine": train_throughput.machine(), "train": budget,
+        "command": command, "machine": machine.describe(), "train": budget,
         "reports_per_run": reports, "last_n": last_n, "seeds": list(seeds),
         "wall_time_s": time.monotonic() - start,
         "runs": [{"workdir": run.workdir, "model": run.key[1], "latent_dim": run.key[2],
@@ -203,7 +202,7 @@ def _header(runs: Sequence[report.Run], train: Any, reports: int, last_n: int,
         f"- Seeds: {', '.join(map(str, seeds))}; mean ± std over seeds (np.std, ddof 0).",
         "- Networks (flags/runs/lines32_<model>.flags): " + "; ".join(
             f"{key}: {', '.join(names)}" for key, names in networks.items()) + ".",
-        f"- Hardware: {train_throughput.describe_machine(train_throughput.machine())}.",
+        f"- Hardware: {machine.one_line(machine.describe())}.",
     ]
     if last_n > reports:
         lines.append(f"- Each run has only {reports} evaluations: its median is over all of them.")

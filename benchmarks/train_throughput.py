@@ -4,6 +4,9 @@
     python benchmarks/train_throughput.py --models=acai --batch=64,256 --xla
     python benchmarks/train_throughput.py --config=mnist32,svhn32 --json=results/throughput.json \
         --markdown=results/throughput.md --append
+    TF_ENABLE_ONEDNN_OPTS=0 python benchmarks/train_throughput.py --models=acai \
+        --conv_gradient=stock,forward --update_order=alternating,simultaneous \
+        --precision=float32,mixed_bfloat16 --json=results/throughput.json --append
 
 Runs `fit()` on a fixed in-memory batch (so the data pipeline is not measured), discards the
 warm-up (tracing) steps and times the rest from inside the same fit() call (its start-up and
@@ -12,8 +15,11 @@ shut-down, seconds long, would otherwise count as training time). Prints one lin
 --xla also times each model with compile(jit_compile=True) (--xla_only: only so); a model whose
 step XLA cannot compile is recorded with the error instead of a rate. --json and --markdown
 write the results with the machine's description; --append first reads the results already in
---json (a measurement of the same model, config, batch and xla is replaced), so that several
-runs build one table.
+--json (a measurement of the same row key is replaced), so that several runs build one table.
+
+Every row records what decides TensorFlow's CPU speed: oneDNN on or off (a process-wide state:
+run once per TF_ENABLE_ONEDNN_OPTS value and --append), the conv gradient path actually used
+(`auto` resolved), the precision, ACAI's and the AAE's update order, and the CPU's flags.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import platform
 import sys
 import time
 from typing import Any
@@ -51,31 +56,12 @@ def define_flags() -> None:
     flags.DEFINE_string("json", None, "Write the results here as JSON.")
     flags.DEFINE_string("markdown", None, "Write the results here as a Markdown table.")
     flags.DEFINE_bool("append", False, "Merge with the results already in --json.")
-
-
-def machine() -> dict[str, Any]:
-    """The machine and software the numbers were measured with."""
-    import keras  # pylint: disable=import-outside-toplevel
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)),
-            "tensorflow": tf.__version__, "keras": keras.__version__,
-            "python": platform.python_version(), "platform": platform.platform()}
-
-
-def describe_machine(description: dict[str, Any]) -> str:
-    """One line: CPU, cores, TensorFlow, Keras and Python versions."""
-    return (f"{description['cpu']}, {description['cores']} cores "
-            f"({description.get('usable_cores', description['cores'])} usable), no GPU; "
-            f"TensorFlow {description['tensorflow']}, Keras {description['keras']}, "
-            f"Python {description['python']}")
+    flags.DEFINE_list("conv_gradient", ["auto"], "Conv gradient paths: auto, stock, forward.")
+    flags.DEFINE_list("precision", ["float32"],
+                      "Precisions: float32, mixed_bfloat16, mixed_float16.")
+    flags.DEFINE_list("update_order", ["alternating"],
+                      "ACAI's and the AAE's update orders: alternating, simultaneous (other "
+                      "models are timed once).")
 
 
 def load_average() -> float | None:
@@ -86,21 +72,23 @@ def load_average() -> float | None:
         return None
 
 
-def measure(name: str, config_name: str, batch: int, xla: bool, steps: int,
-            warmup: int) -> float:
-    """Images per second of `fit()` on one model, after warm-up."""
+def measure(row: dict[str, Any], steps: int, warmup: int) -> float:
+    """Images per second of `fit()` on the model a row describes, after warm-up."""
     # pylint: disable=import-outside-toplevel
     import numpy as np
     import tensorflow as tf
 
-    from acai_tf import models
+    from acai_tf import fast_conv, models
     from acai_tf.config import ModelConfig
 
-    config = ModelConfig(name=name, **dict(zip(
+    name, batch = row["model"], row["batch"]
+    hparams = ({"update_order": row["update_order"]} if row["update_order"] else {})
+    config = ModelConfig(name=name, hparams=hparams, **dict(zip(
         ("image_size", "colors", "depth", "latent", "latent_width"),
-        model_shape(name, config_name))))
-    model = models.build(config, seed=0)
-    model.compile(jit_compile=xla)
+        model_shape(name, row["config"]))))
+    with fast_conv.creating(row["conv_gradient"]):
+        model = models.build(config, seed=0, precision=row["precision"])
+    model.compile(jit_compile=row["xla"])
     rng = np.random.default_rng(0)
     size, colors = config.image_size, config.colors
     data = {"image": rng.uniform(-1, 1, (batch, size, size, colors)).astype("float32"),
@@ -143,16 +131,14 @@ def model_shape(name: str, config_name: str) -> tuple[int, int, int, int, int]:
     return size, colors, depth, latent, width
 
 
-def timed_result(name: str, config_name: str, batch: int, xla: bool, steps: int,
-                 warmup: int) -> dict[str, Any]:
-    """One measurement as a JSON record; a failure (e.g. XLA) is recorded, not raised."""
+def timed_result(row: dict[str, Any], steps: int, warmup: int) -> dict[str, Any]:
+    """One measurement of `row` (see ROW_KEY) as a JSON record; a failure (e.g. XLA) is
+    recorded, not raised."""
     import keras  # pylint: disable=import-outside-toplevel
 
-    record = {"model": name, "config": config_name, "batch": batch, "xla": xla,
-              "steps": steps, "warmup": warmup, "load_average": load_average()}
+    record = {**row, "steps": steps, "warmup": warmup, "load_average": load_average()}
     try:
-        record["images_per_second"] = round(measure(name, config_name, batch, xla, steps,
-                                                    warmup), 1)
+        record["images_per_second"] = round(measure(row, steps, warmup), 1)
     except Exception as error:  # pylint: disable=broad-except
         # Any failure of the compiled step (mostly XLA) becomes a table entry, not a crash.
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
@@ -163,39 +149,52 @@ def timed_result(name: str, config_name: str, batch: int, xla: bool, steps: int,
     return record
 
 
+# What a measurement is of; records from before a field existed read as its old implicit value.
+ROW_KEY = {"model": None, "config": None, "batch": None, "xla": False, "precision": "float32",
+           "conv_gradient": None, "update_order": None, "onednn": None}
+
+
 def _key(record: dict) -> tuple:
-    return record["model"], record["config"], record["batch"], record["xla"]
+    return tuple(record.get(field, default) for field, default in ROW_KEY.items())
 
 
 def merge(old: list[dict], new: list[dict]) -> list[dict]:
-    """old with every measurement of new added, replacing the same (model, config, batch, xla)."""
+    """old with every measurement of new added, replacing those with the same ROW_KEY."""
     replaced = {_key(record) for record in new}
     return [record for record in old if _key(record) not in replaced] + list(new)
 
 
 def to_markdown(results: list[dict], description: dict[str, Any]) -> str:
-    """A table model x config x batch x XLA -> images/s, under a header naming the machine."""
+    """A table of images/s, one row per ROW_KEY, under a header naming the machine."""
     # pylint: disable=import-outside-toplevel
-    from acai_tf import models
+    from acai_tf import machine, models
     from acai_tf.report import DISPLAY_NAMES
 
     order = list(models.names())
-    ordered = sorted(results, key=lambda r: (list(CONFIGS).index(r["config"]), r["batch"],
-                                             r["xla"], order.index(r["model"])))
+    ordered = sorted(results, key=lambda r: (
+        list(CONFIGS).index(r["config"]), r["batch"], order.index(r["model"]),
+        str(r.get("update_order")), str(r.get("onednn")), str(r.get("conv_gradient")),
+        r.get("precision", "float32"), r["xla"]))
     lines = ["# Training throughput", "",
-             f"Machine: {describe_machine(description)}.", "",
+             f"Machine: {machine.one_line(description)}.", "",
              "Images per second of `fit()` on one fixed in-memory batch (the data pipeline is "
-             "not measured), timed after the warm-up steps. Load: the 1-minute load average "
-             "when the measurement started (the benchmark alone keeps it near 1 to 2; more means "
-             "the cores were shared).", "",
-             "| Model | Config | Batch | XLA | Images/s | Steps (warm-up) | Load |",
-             "|---|---|---|---|---|---|---|"]
+             "not measured), timed after the warm-up steps. oneDNN: TensorFlow's oneDNN CPU "
+             "kernels in that measurement (on by default on CPUs with AVX-512 VNNI/BF16; "
+             "TF_ENABLE_ONEDNN_OPTS sets it). Conv gradient: the path `acai_tf.fast_conv` "
+             "used. Load: the 1-minute load average when the measurement started (the "
+             "benchmark alone keeps it near 1 to 2; more means the cores were shared).", "",
+             "| Model | Config | Batch | Order | oneDNN | Conv gradient | Precision | XLA "
+             "| Images/s | Steps (warm-up) | Load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in ordered:
         size, colors, depth, latent, width = model_shape(r["model"], r["config"])
         config = f"{r['config']} (depth {depth}, latent {latent}×{width}×{width})"
         rate = (f"{r['images_per_second']:.1f}" if r["images_per_second"] is not None
                 else f"failed: {r.get('error', 'unknown error')}".replace("|", "\\|"))
+        onednn = {True: "on", False: "off"}.get(r.get("onednn"), "?")
         lines.append(f"| {DISPLAY_NAMES.get(r['model'], r['model'])} | {config} | {r['batch']} "
+                     f"| {r.get('update_order') or '–'} | {onednn} "
+                     f"| {r.get('conv_gradient') or '?'} | {r.get('precision', 'float32')} "
                      f"| {'yes' if r['xla'] else 'no'} | {rate} | {r['steps']} ({r['warmup']}) "
                      f"| {r['load_average']} |")
     return "\n".join(lines) + "\n"
@@ -206,8 +205,34 @@ def _exit_with_error(message: str) -> None:
     sys.exit(1)
 
 
+def rows(fv) -> list[dict[str, Any]]:
+    """Every measurement the flags ask for, as ROW_KEY dicts (conv gradients resolved)."""
+    # pylint: disable=import-outside-toplevel
+    from acai_tf import fast_conv, models
+
+    onednn = fast_conv.onednn_enabled()
+    gradients = list(dict.fromkeys(fast_conv.resolve(path) for path in fv.conv_gradient))
+    found = []
+    for config_name in fv.config:
+        for name in fv.models or list(models.names()):
+            orders = fv.update_order if "update_order" in models.get(name).HPARAMS else [None]
+            for batch in (int(b) for b in fv.batch):
+                for order in orders:
+                    for gradient in gradients:
+                        for precision in fv.precision:
+                            for xla in ([True] if fv.xla_only else [False, True] if fv.xla
+                                        else [False]):
+                                found.append({"model": name, "config": config_name,
+                                              "batch": batch, "xla": xla,
+                                              "precision": precision, "conv_gradient": gradient,
+                                              "update_order": order, "onednn": onednn})
+    return found
+
+
 def main(argv):
-    from acai_tf import models  # pylint: disable=import-outside-toplevel
+    # pylint: disable=import-outside-toplevel
+    from acai_tf import fast_conv, machine, models
+    from acai_tf.config import PRECISIONS
 
     fv = flags.FLAGS
     if len(argv) > 1:
@@ -219,18 +244,25 @@ def main(argv):
     if unknown:
         _exit_with_error(f"unknown model(s) {', '.join(unknown)}; known: "
                          f"{', '.join(models.names())}")
+    for flag, allowed in (("conv_gradient", fast_conv.GRADIENT_PATHS),
+                          ("precision", PRECISIONS), ("update_order", ("alternating",
+                                                                        "simultaneous"))):
+        unknown = [value for value in fv[flag].value if value not in allowed]
+        if unknown:
+            _exit_with_error(f"unknown --{flag} {', '.join(unknown)}; known: {', '.join(allowed)}")
+    description = machine.describe()
+    print(f"machine: {machine.one_line(description)}", flush=True)
     results = []
-    for config_name in fv.config:
-        for name in fv.models or list(models.names()):
-            for batch in (int(b) for b in fv.batch):
-                for xla in [True] if fv.xla_only else [False, True] if fv.xla else [False]:
-                    record = timed_result(name, config_name, batch, xla, fv.steps, fv.warmup)
-                    results.append(record)
-                    rate = record["images_per_second"]
-                    print(f"{name:10s} {config_name} batch {batch:4d} xla={str(xla):5s} "
-                          + (f"{rate:8.1f} images/s" if rate is not None
-                             else f"failed: {record['error']}"), flush=True)
-    description = machine()
+    for row in rows(fv):
+        record = timed_result(row, fv.steps, fv.warmup)
+        results.append(record)
+        rate = record["images_per_second"]
+        print(f"{row['model']:10s} {row['config']} batch {row['batch']:4d} "
+              f"xla={str(row['xla']):5s} order={row['update_order'] or '-':12s} "
+              f"oneDNN={'on' if row['onednn'] else 'off'} grad={row['conv_gradient']:7s} "
+              f"{row['precision']:14s} "
+              + (f"{rate:8.1f} images/s" if rate is not None else f"failed: {record['error']}"),
+              flush=True)
     if fv.append and fv.json and os.path.exists(fv.json):
         with open(fv.json) as f:
             results = merge(json.load(f)["results"], results)
@@ -244,7 +276,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from flags import flag_defs  # pylint: disable=import-outside-toplevel
+    from acai_tf.cli import flag_defs  # pylint: disable=import-outside-toplevel
 
     define_flags()
     app.run(main, flags_parser=flag_defs.parse_or_exit)

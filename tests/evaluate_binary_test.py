@@ -13,7 +13,7 @@ from absl import flags
 from acai_tf import datasets, models
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
-from flags import evaluate as evaluate_binary
+from acai_tf.cli import evaluate as evaluate_binary
 
 # Not resolved: under Bazel this is the runfiles tree, which holds flags/ and acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]

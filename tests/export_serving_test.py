@@ -16,8 +16,8 @@ import tensorflow as tf
 
 from acai_tf import models
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
-from export import models_config, serving, warmup
-from export.export_lib import read_signatures
+from acai_tf.serving import models_config, servable, warmup
+from acai_tf.serving.export_lib import read_signatures
 
 ATOL = 1e-5
 
@@ -40,7 +40,7 @@ def _save(path, config: ExperimentConfig):
     for variable in model.weights:
         if variable.dtype == "float32":  # Not the VAE's int64 seed.
             variable.assign(variable + 0.05 * rng.standard_normal(variable.shape))
-    serving.save(model, config, str(path))
+    servable.save(model, config, str(path))
     return model, str(path)
 
 
@@ -53,7 +53,7 @@ def fixture_acai(tmp_path_factory):
 def test_signatures_match_the_keras_model(acai):
     model, path = acai
     loaded = tf.saved_model.load(path)
-    assert sorted(loaded.signatures) == sorted(serving.SIGNATURE_KEYS)
+    assert sorted(loaded.signatures) == sorted(servable.SIGNATURE_KEYS)
     sig = loaded.signatures
     x, y = _images(0), _images(1)
     latent_map = model.encode(x).numpy()
@@ -102,7 +102,7 @@ def test_only_the_encoder_decoder_path_is_saved(acai):
 def test_config_is_an_asset(acai):
     _, path = acai
     config = _config("acai", advweight=0.25)
-    with open(os.path.join(path, "assets", serving.CONFIG_ASSET), encoding="utf-8") as f:
+    with open(os.path.join(path, "assets", servable.CONFIG_ASSET), encoding="utf-8") as f:
         assert ExperimentConfig.from_json(f.read()) == config
     asset = tf.saved_model.load(path).config_file.asset_path.numpy().decode()
     assert json.loads(tf.io.read_file(asset).numpy())["model"]["hparams"] == {"advweight": 0.25}
@@ -140,7 +140,7 @@ def test_malformed_inputs_are_rejected_with_clear_errors(acai):
     for bad_steps in (1, 0, -3):
         assert "steps must be at least 2" in _error(interpolate, images_a=x, images_b=x,
                                                     steps=tf.constant(bad_steps), method=linear)
-    assert f"steps must be at most {serving.MAX_STEPS}" in _error(
+    assert f"steps must be at most {servable.MAX_STEPS}" in _error(
         interpolate, images_a=x, images_b=x, steps=tf.constant(1000), method=linear)
     message = _error(interpolate, images_a=x, images_b=x, steps=steps, method=tf.constant("cubic"))
     assert "method must be linear or spherical, got] [cubic]" in message
@@ -172,7 +172,7 @@ def test_warmup_requests_fit_their_signatures_and_round_trip(acai, tmp_path):
     file = warmup.write(str(tmp_path), requests)
     assert file == str(tmp_path / "assets.extra" / "tf_serving_warmup_requests")
     assert warmup.read(file) == requests
-    assert [r.model_spec.signature_name for r in requests] == list(serving.SIGNATURE_KEYS)
+    assert [r.model_spec.signature_name for r in requests] == list(servable.SIGNATURE_KEYS)
     interpolate = tf.make_ndarray(requests[-1].inputs["images_a"])
     assert interpolate.shape == (2, 32, 32, 1) and np.abs(interpolate).max() <= 1
 

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from acai_tf import models, workdir
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
-from export import export_lib, warmup
+from acai_tf.serving import export_lib, warmup
 
 # Not resolved: under Bazel this is the runfiles tree, which holds export/ and acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]
@@ -323,7 +323,7 @@ def test_assets_hold_the_config(served):
 
 
 def test_models_config_lists_every_model(served):
-    from export import models_config  # pylint: disable=import-outside-toplevel
+    from acai_tf.serving import models_config  # pylint: disable=import-outside-toplevel
 
     config = models_config.read(str(served["export_dir"] / models_config.FILENAME))
     entries = [(e.name, e.base_path, e.model_platform) for e in config.model_config_list.config]
@@ -366,7 +366,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 from acai_tf import models, workdir
-from export import serving
+from acai_tf.serving import servable
 
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 rng = np.random.default_rng(0)
@@ -382,7 +382,7 @@ for path, export_path in zip(sys.argv[1::2], sys.argv[2::2]):
     checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
     workdir.checkpoint_manager(path, checkpoint).save(checkpoint_number=step)
     with strategy.scope():
-        serving.save(model, config, export_path)
+        servable.save(model, config, export_path)
     print(path, step, strategy.num_replicas_in_sync)
 '''
 

@@ -8,7 +8,7 @@ import pytest
 from absl import flags
 
 from acai_tf import models
-from flags import flag_defs
+from acai_tf.cli import flag_defs
 
 RUNS_DIR = Path(__file__).absolute().parents[1] / "flags" / "runs"
 FLAGFILES = sorted(RUNS_DIR.glob("*.flags"))

@@ -15,7 +15,7 @@ from PIL import Image
 from acai_tf import datasets, eval_lib, models
 from acai_tf.config import ConfigError, ModelConfig
 from acai_tf.datasets import ImageFolderError
-from flags import flag_defs
+from acai_tf.cli import flag_defs
 
 # Not resolved: under Bazel this is the runfiles tree, which holds flags/ and acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]

@@ -13,7 +13,7 @@ from absl import flags
 
 from acai_tf import eval_lib, figures, report
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
-from flags import report as report_binary
+from acai_tf.cli import report as report_binary
 
 
 def fake_run(root, name, *, model="acai", dataset="lines32", latent_width=2, latent=16,

@@ -16,8 +16,8 @@ from absl import flags
 from absl.testing import flagsaver
 
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
-from flags import flag_defs
-from flags import train as train_binary
+from acai_tf.cli import flag_defs, runner
+from acai_tf.cli import train as train_binary
 
 REPO_ROOT = Path(__file__).absolute().parents[1]
 TINY = ["--depth=4", "--latent=2", "--latent_width=4", "--batch=16", "--train_kimg=0.125"]
@@ -31,7 +31,8 @@ def run_main(capsys, *args):
     code = 0
     with flagsaver.flagsaver():
         try:
-            train_binary.main(flag_defs.parse_or_exit(["train", *args]))
+            runner.parse_or_exit(["train", *args])
+            train_binary.main()
         except SystemExit as exit_:
             code = exit_.code
     return code, capsys.readouterr().err.splitlines()

@@ -28,11 +28,15 @@ def test_step_clock_times_only_the_steps_after_the_warm_up(monkeypatch):
 
 
 def test_merge_replaces_the_same_measurement_and_keeps_the_others():
-    old = [{"model": "acai", "config": "lines32", "batch": 64, "xla": False, "rate": 1},
-           {"model": "acai", "config": "lines32", "batch": 64, "xla": True, "rate": 2}]
-    new = [{"model": "acai", "config": "lines32", "batch": 64, "xla": False, "rate": 3}]
+    row = {"model": "acai", "config": "lines32", "batch": 64, "xla": False,
+           "precision": "float32", "conv_gradient": "stock", "update_order": "alternating",
+           "onednn": True}
+    old = [{**row, "rate": 1}, {**row, "xla": True, "rate": 2},
+           {**row, "onednn": False, "conv_gradient": "forward", "rate": 4},
+           {**row, "precision": "mixed_bfloat16", "rate": 5}]
+    new = [{**row, "rate": 3}]
     merged = train_throughput.merge(old, new)
-    assert sorted(record["rate"] for record in merged) == [2, 3]
+    assert sorted(record["rate"] for record in merged) == [2, 3, 4, 5]
 
 
 def test_vqvae_has_the_papers_4x4_latent_on_lines_only():
@@ -53,8 +57,14 @@ def test_command_writes_json_and_markdown(tmp_path):
     assert (record["model"], record["batch"], record["steps"], record["warmup"]) == (
         "baseline", 8, 2, 1)
     assert record["images_per_second"] > 0
+    # The row says what decided its speed: oneDNN's state and the gradient path "auto" chose.
+    onednn = record["onednn"]
+    assert isinstance(onednn, bool)
+    assert record["conv_gradient"] == ("stock" if onednn else "forward")
+    assert record["precision"] == "float32" and record["update_order"] is None
     table = markdown_path.read_text()
-    assert "| Baseline | lines32 (depth 16, latent 16×2×2) | 8 | no |" in table
+    assert (f"| Baseline | lines32 (depth 16, latent 16×2×2) | 8 | – | {'on' if onednn else 'off'}"
+            f" | {record['conv_gradient']} | float32 | no |") in table
 
 
 def test_unknown_config_is_refused():

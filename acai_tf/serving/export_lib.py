@@ -3,7 +3,7 @@
     export_dir/
       models.config                    every exported model (`--model_config_file`)
       <model_name>/<version>/          one SavedModel per version, never overwritten
-        saved_model.pb, variables/     the serving signatures (see export.serving)
+        saved_model.pb, variables/     the serving signatures (see acai_tf.serving.servable)
         assets/config.json             the workdir's ExperimentConfig
         assets.extra/tf_serving_warmup_requests
 
@@ -23,7 +23,7 @@ import tempfile
 from tensorflow.core.protobuf import saved_model_pb2
 
 from acai_tf import workdir as workdir_lib
-from export import models_config, serving, warmup
+from acai_tf.serving import models_config, servable, warmup
 
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -102,7 +102,7 @@ def export(workdir: str, export_dir: str, *, version: int | None = None,
         raise ExportError(f"cannot create {model_dir}: {error.strerror}") from None
     scratch = tempfile.mkdtemp(prefix=f".{version}.incomplete-", dir=model_dir)
     try:
-        serving.save(model, config, scratch)
+        servable.save(model, config, scratch)
         signatures = read_signatures(scratch)
         requests = []
         for key, inputs in warmup.example_inputs(config.model).items():

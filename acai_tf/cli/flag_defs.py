@@ -8,8 +8,6 @@ chosen model does not take is an error. Unset ones take the model's defaults (`H
 
 from __future__ import annotations
 
-import sys
-
 from absl import flags
 
 from acai_tf import datasets, distribute, models
@@ -119,15 +117,3 @@ def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> Experiment
                         strategy=fv.strategy, precision=fv.precision,
                         conv_gradient=fv.conv_gradient, explosion_factor=fv.explosion_factor)
     return ExperimentConfig(model=model, train=train)
-
-
-def parse_or_exit(argv: list[str], flag_values: flags.FlagValues = flags.FLAGS) -> list[str]:
-    """Parses argv like absl does, but reports a bad flag as ONE line `error: ...`, exit 1.
-
-    For `app.run(main, flags_parser=parse_or_exit)`.
-    """
-    try:
-        return flag_values(argv)
-    except flags.Error as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)

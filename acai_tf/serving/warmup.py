@@ -15,7 +15,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
-from export import serving
+from acai_tf.serving import servable
 
 ASSETS_EXTRA = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"
@@ -36,7 +36,7 @@ def example_inputs(model_config, batch: int = 2, seed: int = 0) -> dict[str, dic
     """
     rng = np.random.default_rng(seed)
     inputs = {}
-    for key, specs in serving.input_specs(model_config).items():
+    for key, specs in servable.input_specs(model_config).items():
         values = {}
         for name, spec in specs.items():
             shape = [batch, *spec.shape[1:]]
