@@ -51,7 +51,7 @@ from acai_tf import eval_lib, figures, machine, report, train_lib
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError, ExperimentConfig
 from acai_tf.report_evals import EvalSettings
-from acai_tf.cli import flag_defs
+from acai_tf.cli import flag_defs, runner
 
 MODELS = ("baseline", "dropout", "denoising", "vae", "aae", "vqvae", "acai")  # paper order
 FLAGFILE = os.path.join(_ROOT, "flags", "runs", "lines32_{}.flags")
@@ -299,4 +299,4 @@ def main(argv: list[str]) -> None:
 if __name__ == "__main__":
     define_flags()
     flags.mark_flag_as_required("out_dir")
-    app.run(main, flags_parser=flag_defs.parse_or_exit)
+    app.run(main, flags_parser=runner.parse_or_exit)

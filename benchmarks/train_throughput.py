@@ -200,11 +200,6 @@ def to_markdown(results: list[dict], description: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _exit_with_error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
 def rows(fv) -> list[dict[str, Any]]:
     """Every measurement the flags ask for, as ROW_KEY dicts (conv gradients resolved)."""
     # pylint: disable=import-outside-toplevel
@@ -232,24 +227,25 @@ def rows(fv) -> list[dict[str, Any]]:
 def main(argv):
     # pylint: disable=import-outside-toplevel
     from acai_tf import fast_conv, machine, models
+    from acai_tf.cli import runner
     from acai_tf.config import PRECISIONS
 
     fv = flags.FLAGS
     if len(argv) > 1:
-        _exit_with_error(f"unexpected arguments: {' '.join(argv[1:])}")
+        runner.fail(f"unexpected arguments: {' '.join(argv[1:])}")
     unknown = [name for name in fv.config if name not in CONFIGS]
     if unknown:
-        _exit_with_error(f"unknown config(s) {', '.join(unknown)}; known: {', '.join(CONFIGS)}")
+        runner.fail(f"unknown config(s) {', '.join(unknown)}; known: {', '.join(CONFIGS)}")
     unknown = [name for name in fv.models or () if name not in models.names()]
     if unknown:
-        _exit_with_error(f"unknown model(s) {', '.join(unknown)}; known: "
+        runner.fail(f"unknown model(s) {', '.join(unknown)}; known: "
                          f"{', '.join(models.names())}")
     for flag, allowed in (("conv_gradient", fast_conv.GRADIENT_PATHS),
                           ("precision", PRECISIONS), ("update_order", ("alternating",
                                                                         "simultaneous"))):
         unknown = [value for value in fv[flag].value if value not in allowed]
         if unknown:
-            _exit_with_error(f"unknown --{flag} {', '.join(unknown)}; known: {', '.join(allowed)}")
+            runner.fail(f"unknown --{flag} {', '.join(unknown)}; known: {', '.join(allowed)}")
     description = machine.describe()
     print(f"machine: {machine.one_line(description)}", flush=True)
     results = []
@@ -276,7 +272,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from acai_tf.cli import flag_defs  # pylint: disable=import-outside-toplevel
+    from acai_tf.cli import runner  # pylint: disable=import-outside-toplevel
 
     define_flags()
-    app.run(main, flags_parser=flag_defs.parse_or_exit)
+    app.run(main, flags_parser=runner.parse_or_exit)
