@@ -24,13 +24,7 @@ from keras import ops
 
 from acai_tf import losses, networks
 from acai_tf.config import ConfigError, ModelConfig
-
-ADAM_EPSILON = 1e-8  # TF1 AdamOptimizer's default; Keras defaults to 1e-7.
-
-
-def make_adam(learning_rate: float) -> keras.optimizers.Adam:
-    """Adam with the reference's TF1 defaults (beta1 0.9, beta2 0.999, epsilon 1e-8)."""
-    return keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=ADAM_EPSILON)
+from acai_tf.fused_adam import make_adam
 
 
 class Autoencoder(keras.Model):
