@@ -55,13 +55,17 @@ def describe() -> dict[str, Any]:
             "python": platform.python_version(), "host": socket.gethostname()}
 
 
-def one_line(description: dict[str, Any]) -> str:
-    """E.g. "AMD EPYC 9R14 (avx2 avx512f ...), 2 cores, oneDNN on, no GPU; TensorFlow 2.21.0"."""
+def one_line(description: dict[str, Any], with_onednn: bool = True) -> str:
+    """E.g. "AMD EPYC 9R14 (avx2 avx512f ...), 2 cores, oneDNN on, no GPU; TensorFlow 2.21.0".
+
+    `with_onednn=False` leaves out the oneDNN state, for a table whose rows each give theirs.
+    """
     flags = " ".join(description.get("cpu_flags", ())) or "no AVX flags listed"
     onednn = {True: "on", False: "off"}.get(description.get("onednn"), "unknown")
     gpus = description.get("gpus", 0)
     return (f"{description['cpu']} ({flags}), {description['cores']} cores "
-            f"({description.get('usable_cores', description['cores'])} usable), oneDNN {onednn}, "
+            f"({description.get('usable_cores', description['cores'])} usable), "
+            f"{f'oneDNN {onednn}, ' if with_onednn else ''}"
             f"{f'{gpus} GPU(s)' if gpus else 'no GPU'}; TensorFlow {description['tensorflow']}, "
             f"Keras {description['keras']}, Python {description['python']}")
 

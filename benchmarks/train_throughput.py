@@ -176,7 +176,7 @@ def to_markdown(results: list[dict], description: dict[str, Any]) -> str:
         str(r.get("update_order")), str(r.get("onednn")), str(r.get("conv_gradient")),
         r.get("precision", "float32"), r["xla"]))
     lines = ["# Training throughput", "",
-             f"Machine: {machine.one_line(description)}.", "",
+             f"Machine: {machine.one_line(description, with_onednn=False)}.", "",
              "Images per second of `fit()` on one fixed in-memory batch (the data pipeline is "
              "not measured), timed after the warm-up steps. oneDNN: TensorFlow's oneDNN CPU "
              "kernels in that measurement (on by default on CPUs with AVX-512 VNNI/BF16; "
