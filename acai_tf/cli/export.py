@@ -11,7 +11,6 @@ existing version is never overwritten. Errors are one line, `error: ...`, with e
 See export/README.md for serving it.
 """
 
-import sys
 
 from absl import flags
 
@@ -42,11 +41,8 @@ def main() -> None:
         result = export_lib.export(fv.workdir, fv.export_dir, version=fv.version,
                                    model_name=fv.model_name, checkpoint=fv.checkpoint,
                                    serving_root=fv.serving_root)
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    listed = f"; models listed in {result.models_config}" if result.models_config else ""
     print(f"exported {result.model_name} version {result.version} (step {result.step}, "
-          f"{result.checkpoint}) to {result.path}{listed}")
+          f"{result.checkpoint}) to {result.path}; models listed in {result.models_config}")
 
 
 def run() -> None:
