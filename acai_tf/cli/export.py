@@ -11,7 +11,6 @@ existing version is never overwritten. Errors are one line, `error: ...`, with e
 See export/README.md for serving it.
 """
 
-
 from absl import flags
 
 from acai_tf.cli import runner
