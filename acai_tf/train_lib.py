@@ -136,8 +136,6 @@ def run_record(config: ExperimentConfig, strategy: tf.distribute.Strategy,
                                                    "tensorflow", "keras")}}
 
 
-
-
 def data_seed(seed: int, step: int) -> int:
     """Seed of the data stream of a run (re)started at `step`: the run's seed at step 0."""
     if step == 0:
