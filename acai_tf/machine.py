@@ -34,11 +34,6 @@ def _cpuinfo() -> tuple[str, set[str]]:
     return name, flags
 
 
-def cpu_flags() -> list[str]:
-    """The RELEVANT_CPU_FLAGS this CPU has, in that order."""
-    return [flag for flag in RELEVANT_CPU_FLAGS if flag in _cpuinfo()[1]]
-
-
 def describe() -> dict[str, Any]:
     """The machine and software of this process (imports TensorFlow and Keras)."""
     # pylint: disable=import-outside-toplevel
@@ -47,7 +42,9 @@ def describe() -> dict[str, Any]:
 
     from acai_tf import fast_conv
 
-    return {"cpu": _cpuinfo()[0], "cpu_flags": cpu_flags(), "cores": os.cpu_count(),
+    name, flags = _cpuinfo()
+    return {"cpu": name, "cpu_flags": [flag for flag in RELEVANT_CPU_FLAGS if flag in flags],
+            "cores": os.cpu_count(),
             "usable_cores": len(os.sched_getaffinity(0)),
             "onednn": fast_conv.onednn_enabled(),
             "gpus": len(tf.config.list_physical_devices("GPU")),

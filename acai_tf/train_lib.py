@@ -175,12 +175,12 @@ def train(config: ExperimentConfig, workdir: str, *,
     distribute.check_global_batch(strategy, config.train.batch)
     chief = distribute.is_chief(strategy)
     conv_gradient = fast_conv.resolve(config.train.conv_gradient)
-    record = run_record(config, strategy, conv_gradient)
     with contextlib.ExitStack() as stack:
         if chief:
             # Workers write nothing into the workdir but checkpoints, which the chief's run
-            # coordinates; the chief alone stands for the run.
+            # coordinates; the chief alone stands for the run (and records it).
             stack.enter_context(workdir_lib.locked(workdir))
+            record = run_record(config, strategy, conv_gradient)
             _write_config(config, workdir, record)
             log(f"precision {config.train.precision}, {conv_gradient} conv gradients (oneDNN "
                 f"{'on' if record['onednn'] else 'off'}, CPU flags "

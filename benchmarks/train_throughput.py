@@ -25,6 +25,7 @@ run once per TF_ENABLE_ONEDNN_OPTS value and --append), the conv gradient path a
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 import sys
@@ -207,20 +208,15 @@ def rows(fv) -> list[dict[str, Any]]:
 
     onednn = fast_conv.onednn_enabled()
     gradients = list(dict.fromkeys(fast_conv.resolve(path) for path in fv.conv_gradient))
+    xlas = [True] if fv.xla_only else [False, True] if fv.xla else [False]
     found = []
-    for config_name in fv.config:
-        for name in fv.models or list(models.names()):
-            orders = fv.update_order if "update_order" in models.get(name).HPARAMS else [None]
-            for batch in (int(b) for b in fv.batch):
-                for order in orders:
-                    for gradient in gradients:
-                        for precision in fv.precision:
-                            for xla in ([True] if fv.xla_only else [False, True] if fv.xla
-                                        else [False]):
-                                found.append({"model": name, "config": config_name,
-                                              "batch": batch, "xla": xla,
-                                              "precision": precision, "conv_gradient": gradient,
-                                              "update_order": order, "onednn": onednn})
+    for config_name, name in itertools.product(fv.config, fv.models or list(models.names())):
+        orders = fv.update_order if "update_order" in models.get(name).HPARAMS else [None]
+        for batch, order, gradient, precision, xla in itertools.product(
+                (int(b) for b in fv.batch), orders, gradients, fv.precision, xlas):
+            found.append({"model": name, "config": config_name, "batch": batch, "xla": xla,
+                          "precision": precision, "conv_gradient": gradient,
+                          "update_order": order, "onednn": onednn})
     return found
 
 

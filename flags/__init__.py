@@ -1,1 +1,2 @@
-"""The absl binaries (train, evaluate, report, prepare_data, demo) and the paper's flagfiles."""
+"""Launchers for the binaries in acai_tf.cli (`python -m flags.<name>`) and the paper's runs
+as flagfiles (flags/runs/)."""
