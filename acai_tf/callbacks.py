@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from acai_tf import explosion, image_grids, workdir as workdir_lib
+from acai_tf import explosion, image_grids, metrics_log, workdir as workdir_lib
 
 
 class NonFiniteLossError(RuntimeError):
@@ -144,7 +144,8 @@ class Report(keras.callbacks.Callback):
 
     Args:
         evaluator: a `report_evals.ReportEvaluator` (or None for no evaluations or grids).
-        workdir: the run's workdir (TensorBoard under tb/train, PNGs under images/).
+        workdir: the run's workdir (TensorBoard under tb/train, PNGs under images/, one line
+            per report in metrics.jsonl).
         batch, total_steps: the global batch and the run's length in steps.
         chief: only the chief writes files and prints; other workers only keep the logs.
         log: where the console line goes.
@@ -176,9 +177,12 @@ class Report(keras.callbacks.Callback):
             (step - self.epoch_step) * self.batch / max(now - self.epoch_time, 1e-9))
         scalars["monitors/kimg"] = kimg
         scalars.update(learning_rates(self.model))
-        if self.chief and self.evaluator is not None:
-            scalars.update(self.evaluator.scalars())
-            self._write(step, kimg, scalars, self.evaluator.grids())
+        if self.chief:
+            grids = {}
+            if self.evaluator is not None:
+                scalars.update(self.evaluator.scalars())
+                grids = self.evaluator.grids()
+            self._write(step, kimg, scalars, grids)
         self.last = scalars
         if self.chief:
             # Time left counts evaluations too: the rate is over the whole run so far.
@@ -197,6 +201,7 @@ class Report(keras.callbacks.Callback):
             for name, grid in grids.items():
                 tf.summary.image(f"images/{name}", image_grids.to_uint8(grid)[None])
         self.writer.flush()
+        metrics_log.append(self.workdir, step, kimg, scalars)
         images_dir = os.path.join(self.workdir, workdir_lib.IMAGES_DIR)
         for name, grid in grids.items():
             image_grids.write_png(os.path.join(images_dir, image_grids.png_name(name, kimg)), grid)

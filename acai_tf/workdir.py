@@ -5,6 +5,7 @@
                        and under "runs" one record per start of train (machine, choices made)
       ckpt/            tf.train checkpoints `ckpt-<step>`: model and every optimizer
       tb/train/        TensorBoard scalars and image grids
+      metrics.jsonl    every report's scalars, one JSON line per report (acai_tf.metrics_log)
       images/          PNG image grids, `<name>_<kimg:08.1f>.png`
       eval/            results of the evaluate binary
       .lock            held (flock) by the process training in the workdir: "<pid> <host>"

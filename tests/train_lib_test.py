@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from acai_tf import callbacks, explosion, train_lib, workdir as workdir_lib
+from acai_tf import callbacks, explosion, metrics_log, train_lib, workdir as workdir_lib
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
 
 # Small evaluations: 16 lines interpolations, 4-row grids, 64 test examples for the accuracy.
@@ -77,6 +77,12 @@ def test_lines32_run_writes_scalars_images_checkpoints_and_resumes(tmp_path):
     assert sum(line.startswith("kimg ") for line in lines) == 2
     assert "eval/mean_distance" in lines[-1] and "img/s" in lines[-1]
     assert set(summary["metrics"]) >= expected
+    # metrics.jsonl holds every report's scalars, equal to TensorBoard's.
+    records = metrics_log.read(str(workdir))
+    assert [(r["step"], r["kimg"]) for r in records] == [(8, 0.125), (16, 0.25)]
+    assert expected <= set(records[-1])
+    assert [r["losses/reconstruction"] for r in records] == pytest.approx(
+        [float(value) for _, value in events["losses/reconstruction"]])
 
     model, _, _, step = workdir_lib.restore_model(str(workdir))
     assert step == 16 and model.encode(np.zeros((1, 32, 32, 1), np.float32)).shape == (1, 4, 4, 2)
@@ -89,6 +95,7 @@ def test_lines32_run_writes_scalars_images_checkpoints_and_resumes(tmp_path):
     assert resumed["resumed_from"] == 16 and resumed["step"] == 24
     assert [step for step, _ in read_tensor_events(str(workdir))["losses/reconstruction"]] == [
         8, 16, 24]
+    assert [r["step"] for r in metrics_log.read(str(workdir))] == [8, 16, 24]
     assert workdir_lib.load_config(str(workdir)).train.train_kimg == 0.375
 
 
