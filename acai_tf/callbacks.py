@@ -25,13 +25,14 @@ import numpy as np
 import tensorflow as tf
 
 from acai_tf import explosion, image_grids, metrics_log, workdir as workdir_lib
+from acai_tf.errors import UserError
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(UserError, RuntimeError):
     """Training produced a NaN or infinite log value; the message is one line."""
 
 
-class LossExplosionError(RuntimeError):
+class LossExplosionError(UserError, RuntimeError):
     """A loss rose far above its recent level (see `acai_tf.explosion`); the message is one line."""
 
 

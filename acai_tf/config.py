@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any, Mapping
 
+from acai_tf.errors import UserError
 from acai_tf.explosion import DEFAULT_FACTOR
 
 CONFIG_FILENAME = "config.json"
@@ -20,7 +21,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 CONV_GRADIENTS = ("auto", "stock", "forward")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration value is invalid; the message is one line meant for the user."""
 
 

@@ -35,14 +35,11 @@ import tensorflow as tf
 from acai_tf import atomic_write, datasets, figures
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError
-from acai_tf.datasets import DatasetInfo, DatasetNotPreparedError
+from acai_tf.datasets import DatasetInfo
 from acai_tf.evaluation import representation
 # The datasets the lines metrics understand: defined once, for training reports and here.
 from acai_tf.report_evals import LINE_METRIC_DATASETS
 from acai_tf.workdir import WorkdirError
-
-# Errors caused by the request (not by a bug): binaries print them as one line.
-USER_ERRORS = (ConfigError, WorkdirError, DatasetNotPreparedError)
 
 PARTS = ("lines", "classifier", "clustering")
 RESULTS_FILENAME = "results.json"
@@ -131,7 +128,8 @@ def evaluate(workdir: str, *, checkpoint: str | None = None,
         not apply is None. Accuracies are in %; a metric that came out NaN is None.
 
     Raises:
-        One of USER_ERRORS, with a one-line message, before anything is written.
+        A UserError (ConfigError, WorkdirError, DatasetNotPreparedError) with a one-line
+        message, before anything is written.
     """
     start = time.monotonic()
     config = workdir_lib.load_config(workdir)

@@ -33,6 +33,7 @@ import numpy as np
 
 from acai_tf import eval_lib, figures
 from acai_tf import workdir as workdir_lib
+from acai_tf.errors import UserError
 
 # Paper spellings of the registered model names (others are shown as registered).
 DISPLAY_NAMES = {"baseline": "Baseline", "dropout": "Dropout", "denoising": "Denoising",
@@ -42,7 +43,7 @@ TRAINING_TAGS = ("eval/mean_distance", "eval/mean_smoothness", "eval/latent_accu
 _REPEAT_FIELDS = {"seed", "data_dir", "strategy"}
 
 
-class ReportError(RuntimeError):
+class ReportError(UserError, RuntimeError):
     """A run cannot be reported; the message is one line."""
 
 
@@ -194,7 +195,7 @@ def collect_runs(workdirs: Sequence[str], *, last_n: int = 20, missing: str = "e
             it in the training-time tables only.
 
     Raises:
-        ReportError, or one of eval_lib.USER_ERRORS when evaluating.
+        ReportError, or another UserError when evaluating.
     """
     if missing not in MISSING_POLICIES:
         raise ReportError(f"missing must be one of {', '.join(MISSING_POLICIES)}, got "

@@ -34,16 +34,11 @@ from acai_tf import datasets, distribute, fast_conv, machine, models, report_eva
 from acai_tf import workdir as workdir_lib
 from acai_tf.callbacks import LossExplosionError, NonFiniteLossError
 from acai_tf.config import ConfigError, ExperimentConfig
-from acai_tf.datasets import DatasetNotPreparedError
 from acai_tf.report_evals import EvalSettings
 from acai_tf.workdir import WorkdirError
 
 __all__ = ["EvalSettings", "LossExplosionError", "NonFiniteLossError", "RESUMABLE_FIELDS",
-           "USER_ERRORS", "train", "validate"]
-
-# Errors caused by the request or the run (not by a bug): binaries print them as one line.
-USER_ERRORS = (ConfigError, WorkdirError, DatasetNotPreparedError, NonFiniteLossError,
-               LossExplosionError)
+           "train", "validate"]
 
 # TrainConfig fields a resumed run may change: the length and cadence of the run, where and how
 # fast it runs, and when it is stopped as broken; none changes what a training step computes.
@@ -52,7 +47,7 @@ RESUMABLE_FIELDS = ("train_kimg", "report_kimg", "data_dir", "strategy", "conv_g
 
 
 def validate(config: ExperimentConfig, workdir: str) -> None:
-    """Checks a training request without side effects; raises one of USER_ERRORS."""
+    """Checks a training request without side effects; raises a UserError (ConfigError, ...)."""
     train_config = config.train
     try:
         info = datasets.get_info(train_config.dataset, data_dir=train_config.data_dir)
@@ -166,7 +161,7 @@ def train(config: ExperimentConfig, workdir: str, *,
          "resumed_from": the step training started from}.
 
     Raises:
-        One of USER_ERRORS, with a one-line message: WorkdirError at once if another process
+        A UserError with a one-line message: WorkdirError at once if another process
         is training in `workdir`.
     """
     start = time.monotonic()

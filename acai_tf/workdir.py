@@ -21,6 +21,7 @@ import socket
 from typing import Iterator
 
 from acai_tf.config import CONFIG_FILENAME, ConfigError, ExperimentConfig
+from acai_tf.errors import UserError
 
 CHECKPOINT_DIR = "ckpt"
 CHECKPOINT_PREFIX = "ckpt"
@@ -30,7 +31,7 @@ EVAL_DIR = "eval"
 LOCK_FILENAME = ".lock"
 
 
-class WorkdirError(RuntimeError):
+class WorkdirError(UserError, RuntimeError):
     """A workdir is missing, incomplete or inconsistent; the message is one line."""
 
 

@@ -50,6 +50,7 @@ from absl import logging
 from acai_tf import eval_lib, figures, machine, report, train_lib
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError, ExperimentConfig
+from acai_tf.errors import UserError
 from acai_tf.report_evals import EvalSettings
 from acai_tf.cli import flag_defs, runner
 
@@ -58,7 +59,6 @@ FLAGFILE = os.path.join(_ROOT, "flags", "runs", "lines32_{}.flags")
 TABLES = {"training": "table1_lines_training", "checkpoint": "table1_lines"}
 # The figure's pairs: fewer rows than eval_lib's default keep seven stacked blocks readable.
 EVAL_OPTIONS = eval_lib.EvalOptions(parts=("lines",), figure_rows=4)
-USER_ERRORS = (*train_lib.USER_ERRORS, *eval_lib.USER_ERRORS, report.ReportError)
 
 
 def run_config(model: str, seed: int, overrides: dict[str, Any]) -> ExperimentConfig:
@@ -98,7 +98,7 @@ def reproduce(out_dir: str, *, models: Sequence[str] = MODELS, seeds: Sequence[i
         {"markdown", "csv", "figure", "json"}: the paths written.
 
     Raises:
-        One of USER_ERRORS with a one-line message; the requests are all checked first.
+        A UserError with a one-line message; the requests are all checked first.
     """
     if last_n < 1 or not seeds or min(seeds) < 0 or not models:
         raise ConfigError("need --last_n >= 1, at least one model and non-negative seeds")
@@ -290,7 +290,7 @@ def main(argv: list[str]) -> None:
         paths = reproduce(fv.out_dir, models=fv.models, seeds=seeds, last_n=fv.last_n,
                           overrides=overrides, results_dir=fv.results_dir,
                           command=shlex.join(["python", *sys.argv]))
-    except USER_ERRORS as error:
+    except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
     print(f"wrote {', '.join(paths.values())}")

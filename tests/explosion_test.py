@@ -9,6 +9,7 @@ import pytest
 
 from acai_tf import callbacks, explosion, train_lib
 from acai_tf.config import ConfigError, ExperimentConfig, TrainConfig
+from acai_tf.errors import UserError
 
 WARM = explosion.WINDOW * (explosion.HISTORY + 1)  # Steps seen before anything is judged.
 
@@ -145,7 +146,7 @@ def test_the_factor_is_checked_and_may_change_on_resume():
     old = saved.to_dict()
     del old["train"]["explosion_factor"]
     assert ExperimentConfig.from_dict(old) == saved
-    assert callbacks.LossExplosionError in train_lib.USER_ERRORS
+    assert issubclass(callbacks.LossExplosionError, UserError)
 
 
 if __name__ == "__main__":

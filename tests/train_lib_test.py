@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from acai_tf import callbacks, explosion, metrics_log, train_lib, workdir as workdir_lib
+from acai_tf import callbacks, datasets, explosion, metrics_log, train_lib
+from acai_tf import workdir as workdir_lib
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
 
 # Small evaluations: 16 lines interpolations, 4-row grids, 64 test examples for the accuracy.
@@ -122,7 +123,7 @@ def test_invalid_requests_fail_before_writing(tmp_path):
         tiny_config().model, colors=3))
     with pytest.raises(train_lib.ConfigError, match="colors 3 \\(dataset: 1\\)"):
         run(wrong_colors, workdir)
-    with pytest.raises(train_lib.DatasetNotPreparedError):
+    with pytest.raises(datasets.DatasetNotPreparedError):
         run(tiny_config(dataset="mnist32", data_dir=str(tmp_path / "empty")), workdir)
     assert not workdir.exists()
 

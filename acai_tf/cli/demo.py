@@ -80,7 +80,7 @@ def main() -> None:
           f"Differs from the paper: learning rate {LEARNING_RATE:g} (paper "
           f"{PAPER_LEARNING_RATE:g}) and {fv.train_kimg:g} kimg (paper {PAPER_KIMG}); networks "
           "and loss weights are the paper's (flags/runs/lines32_acai.flags).\n", flush=True)
-    with runner.one_line_errors(*train_lib.USER_ERRORS, export_lib.ExportError):
+    with runner.one_line_errors():
         summary = train_lib.train(config, workdir)
         model, config, _, _ = workdir_lib.restore_model(workdir)
         scores = _score(model, config, os.path.join(workdir, "demo_interpolations.png"))

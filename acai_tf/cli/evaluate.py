@@ -18,6 +18,7 @@ from absl import flags
 
 from acai_tf import eval_lib
 from acai_tf.cli import runner
+from acai_tf.errors import UserError
 
 _DEFAULTS = eval_lib.EvalOptions()
 
@@ -54,7 +55,7 @@ def evaluate_from_flags(flag_values: flags.FlagValues) -> int:
         parts=tuple(fv.parts) if fv.parts else None)
     try:
         results = eval_lib.evaluate(fv.workdir, checkpoint=fv.checkpoint, options=options)
-    except eval_lib.USER_ERRORS as error:
+    except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     metrics = {part: results[part] for part in eval_lib.PARTS if results[part] is not None}

@@ -20,6 +20,7 @@ from absl import flags
 
 from acai_tf import eval_lib, report
 from acai_tf.cli import runner
+from acai_tf.errors import UserError
 
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
@@ -62,7 +63,7 @@ def report_from_flags(flag_values: flags.FlagValues) -> int:
         for warning in report.group_warnings(runs):
             print(f"warning: {warning}", file=sys.stderr)
         written = report.write_report(runs, fv.output_dir)
-    except (report.ReportError, *eval_lib.USER_ERRORS) as error:
+    except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"{len(runs)} run(s) in {len(report.groups(runs))} group(s); wrote "

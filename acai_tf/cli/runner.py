@@ -5,7 +5,7 @@
 
 - `--help` prints the binary's module docstring and its own flags, whether it was started as a
   console script, with `python -m`, or through Bazel (absl looks both up under `sys.argv[0]`).
-- A bad flag, a stray argument or a `UserError`-like exception is printed as one line,
+- A bad flag, a stray argument or a `UserError` is printed as one line,
   `error: ...`, with exit status 1; `fail` does the same from anywhere in a binary.
 """
 
@@ -19,6 +19,8 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from acai_tf.errors import UserError
+
 
 def fail(message: str) -> NoReturn:
     """Prints `error: message` (one line) on stderr and exits with status 1."""
@@ -28,7 +30,8 @@ def fail(message: str) -> NoReturn:
 
 @contextlib.contextmanager
 def one_line_errors(*error_types: type[BaseException]) -> Iterator[None]:
-    """Turns the listed exceptions (user errors, not bugs) into `fail(str(error))`."""
+    """Turns a `UserError` (or the listed exception types instead) into `fail(first line)`."""
+    error_types = error_types or (UserError,)
     try:
         yield
     except error_types as error:

@@ -20,7 +20,7 @@ from acai_tf.cli import flag_defs, runner
 
 
 def main() -> None:
-    with runner.one_line_errors(*train_lib.USER_ERRORS):
+    with runner.one_line_errors():
         config = flag_defs.config_from_flags(flags.FLAGS)
         summary = train_lib.train(config, flags.FLAGS.workdir)
     metrics = " ".join(f"{key} {value:.4g}" for key, value in sorted(summary["metrics"].items())

@@ -24,6 +24,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from acai_tf.errors import UserError
+
 IMAGE_SIZE = 32
 # The reference shuffles with a 1024-example buffer; a larger one decorrelates consecutive
 # batches better on datasets stored in label-sorted or source-sorted order (SVHN train+extra),
@@ -35,7 +37,7 @@ PREFETCH_BATCHES = 4
 Transform = Callable[[tf.Tensor], tf.Tensor]
 
 
-class DatasetNotPreparedError(RuntimeError):
+class DatasetNotPreparedError(UserError, RuntimeError):
     """The dataset's files are not in the data directory; the message says how to prepare them."""
 
 

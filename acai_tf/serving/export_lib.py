@@ -23,12 +23,13 @@ import tempfile
 from tensorflow.core.protobuf import saved_model_pb2
 
 from acai_tf import workdir as workdir_lib
+from acai_tf.errors import UserError
 from acai_tf.serving import models_config, servable, warmup
 
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
-class ExportError(RuntimeError):
+class ExportError(UserError, RuntimeError):
     """The export cannot be made as asked; the message is one line."""
 
 

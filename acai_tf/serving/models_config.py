@@ -19,11 +19,12 @@ from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 from acai_tf import atomic_write
+from acai_tf.errors import UserError
 
 FILENAME = "models.config"
 
 
-class ModelsConfigError(ValueError):
+class ModelsConfigError(UserError, ValueError):
     """The existing models.config cannot be read; the message is one line."""
 
 
