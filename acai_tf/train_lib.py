@@ -31,6 +31,7 @@ import tensorflow as tf
 from acai_tf import atomic_write
 from acai_tf import callbacks as callbacks_lib
 from acai_tf import datasets, distribute, fast_conv, machine, models, report_evals
+from acai_tf import tensorboard_hparams
 from acai_tf import workdir as workdir_lib
 from acai_tf.callbacks import LossExplosionError, NonFiniteLossError
 from acai_tf.config import ConfigError, ExperimentConfig
@@ -215,6 +216,10 @@ def _train(config: ExperimentConfig, workdir: str, strategy: tf.distribute.Strat
         log(f"{'resuming' if step else 'training'} {config.model.name} on "
             f"{train_config.dataset} in {workdir} from step {step} to {total} "
             f"({strategy.num_replicas_in_sync} replica(s), {type(strategy).__name__})")
+        # The run's row on TensorBoard's HParams dashboard, beside its report scalars.
+        tensorboard_hparams.write_session(
+            os.path.join(workdir, workdir_lib.TENSORBOARD_DIR, "train"), config.to_dict(),
+            trial_id=os.path.abspath(workdir))
     evaluator = (report_evals.ReportEvaluator(model, config, eval_settings)
                  if eval_settings is not None and chief else None)
     report = callbacks_lib.Report(evaluator, workdir, train_config.batch, total, chief,

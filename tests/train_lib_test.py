@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from acai_tf import callbacks, datasets, explosion, metrics_log, train_lib
+from acai_tf import callbacks, datasets, explosion, metrics_log, tensorboard_hparams, train_lib
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
 
@@ -84,6 +84,11 @@ def test_lines32_run_writes_scalars_images_checkpoints_and_resumes(tmp_path):
     assert expected <= set(records[-1])
     assert [r["losses/reconstruction"] for r in records] == pytest.approx(
         [float(value) for _, value in events["losses/reconstruction"]])
+    # The run is a row of TensorBoard's HParams dashboard, its metrics beside it in tb/train.
+    sessions = tensorboard_hparams.read_sessions(str(workdir))
+    assert list(sessions) == [os.path.join("tb", "train")]
+    assert sessions[os.path.join("tb", "train")]["model.name"] == config.model.name
+    assert sessions[os.path.join("tb", "train")]["train.seed"] == config.train.seed
 
     model, _, _, step = workdir_lib.restore_model(str(workdir))
     assert step == 16 and model.encode(np.zeros((1, 32, 32, 1), np.float32)).shape == (1, 4, 4, 2)
