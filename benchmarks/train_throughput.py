@@ -204,14 +204,15 @@ def to_markdown(results: list[dict], description: dict[str, Any]) -> str:
 def rows(fv) -> list[dict[str, Any]]:
     """Every measurement the flags ask for, as ROW_KEY dicts (conv gradients resolved)."""
     # pylint: disable=import-outside-toplevel
-    from acai_tf import fast_conv, models
+    from acai_tf import fast_conv, model_hparams, models
 
     onednn = fast_conv.onednn_enabled()
     gradients = list(dict.fromkeys(fast_conv.resolve(path) for path in fv.conv_gradient))
     xlas = [True] if fv.xla_only else [False, True] if fv.xla else [False]
     found = []
     for config_name, name in itertools.product(fv.config, fv.models or list(models.names())):
-        orders = fv.update_order if "update_order" in models.get(name).HPARAMS else [None]
+        takes_order = "update_order" in model_hparams.for_model(name).names()
+        orders = fv.update_order if takes_order else [None]
         for batch, order, gradient, precision, xla in itertools.product(
                 (int(b) for b in fv.batch), orders, gradients, fv.precision, xlas):
             found.append({"model": name, "config": config_name, "batch": batch, "xla": xla,
@@ -222,7 +223,7 @@ def rows(fv) -> list[dict[str, Any]]:
 
 def main(argv):
     # pylint: disable=import-outside-toplevel
-    from acai_tf import fast_conv, machine, models
+    from acai_tf import fast_conv, machine, model_hparams, models
     from acai_tf.cli import runner
     from acai_tf.config import PRECISIONS
 
@@ -237,8 +238,8 @@ def main(argv):
         runner.fail(f"unknown model(s) {', '.join(unknown)}; known: "
                          f"{', '.join(models.names())}")
     for flag, allowed in (("conv_gradient", fast_conv.GRADIENT_PATHS),
-                          ("precision", PRECISIONS), ("update_order", ("alternating",
-                                                                        "simultaneous"))):
+                          ("precision", PRECISIONS),
+                          ("update_order", model_hparams.UPDATE_ORDERS)):
         unknown = [value for value in fv[flag].value if value not in allowed]
         if unknown:
             runner.fail(f"unknown --{flag} {', '.join(unknown)}; known: {', '.join(allowed)}")
