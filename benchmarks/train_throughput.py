@@ -39,9 +39,9 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-# (image size, colors, depth, latent, latent_width) of the paper's runs (spec §4.2).
-CONFIGS = {"lines32": (32, 1, 16, 16, 2), "mnist32": (32, 1, 16, 16, 4),
-           "svhn32": (32, 3, 64, 16, 4)}
+# The paper's runs timed (acai_tf.paper_runs): those of these datasets with 16 latent channels.
+CONFIGS = ("lines32", "mnist32", "svhn32")
+CONFIG_LATENT = 16
 
 
 def define_flags() -> None:
@@ -126,10 +126,12 @@ def _step_clock(warmup: int):
 
 def model_shape(name: str, config_name: str) -> tuple[int, int, int, int, int]:
     """(image size, colors, depth, latent, latent_width) of a model in a paper configuration."""
-    size, colors, depth, latent, width = CONFIGS[config_name]
-    if name == "vqvae" and config_name == "lines32":
-        width = 4  # The paper's lines VQ-VAE used a 4x4 latent (spec §4.2).
-    return size, colors, depth, latent, width
+    # pylint: disable=import-outside-toplevel
+    from acai_tf import datasets, paper_runs
+
+    run = paper_runs.find(config_name, name, CONFIG_LATENT)
+    info = datasets.get_info(run.dataset)
+    return info.image_size, info.colors, run.depth, run.latent, run.latent_width
 
 
 def timed_result(row: dict[str, Any], steps: int, warmup: int) -> dict[str, Any]:
