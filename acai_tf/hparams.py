@@ -1,4 +1,4 @@
-"""Typed hyperparameters: what a model's frozen dataclass of hyperparameters derives from its fields.
+"""Typed hyperparameters: what a model's frozen dataclass of hyperparameters derives from it.
 
 A model declares its hyperparameters once, as a frozen dataclass deriving from `HParams` whose
 fields are made by `hparam()` (default, help text, allowed values, a check). From those fields

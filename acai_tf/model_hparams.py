@@ -8,19 +8,35 @@ these declarations (see `acai_tf.hparams`). This module imports no TensorFlow.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from typing import Any, Mapping
 
 from acai_tf.hparams import ConfigError, HParams, IntList, hparam
 
 UPDATE_ORDER_HELP = "adversary update before the AE's, or from one forward pass"
 UPDATE_ORDERS = ("alternating", "simultaneous")
+# Model name -> class, in declaration order: also the order in which the flag help names the
+# models taking a shared flag ("ACAI/AAE: ...").
+BY_MODEL: dict[str, type[HParams]] = {}
 
 
-@dataclasses.dataclass(frozen=True)
+@typing.dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, hparam))
+def _declare(model: str, label: str):
+    """Makes the decorated class a frozen dataclass of `model`'s hyperparameters, registered."""
+
+    def declare(cls):
+        cls = dataclasses.dataclass(frozen=True)(cls)
+        cls.MODEL, cls.LABEL = model, label
+        BY_MODEL[model] = cls
+        return cls
+
+    return declare
+
+
+@_declare("acai", "ACAI")
 class ACAIHParams(HParams):
     """ACAI (paper §3): the critic's regulariser and the adversarial loss weight."""
 
-    MODEL, LABEL = "acai", "ACAI"
     advweight: float = hparam(0.5, "weight of the adversarial AE loss (lambda)")
     reg: float = hparam(0.2, "critic regulariser blend gamma")
     advdepth: int = hparam(0, "critic depth (0 = --depth)")
@@ -28,47 +44,41 @@ class ACAIHParams(HParams):
     update_order: str = hparam("alternating", UPDATE_ORDER_HELP, choices=UPDATE_ORDERS)
 
 
-@dataclasses.dataclass(frozen=True)
+@_declare("baseline", "Baseline")
 class BaselineHParams(HParams):
     """The baseline autoencoder takes none."""
 
-    MODEL, LABEL = "baseline", "Baseline"
 
-
-@dataclasses.dataclass(frozen=True)
+@_declare("dropout", "Dropout AE")
 class DropoutHParams(HParams):
     """Dropout AE: a keep probability (the paper's CIFAR-10 runs used 0.75)."""
 
-    MODEL, LABEL = "dropout", "Dropout AE"
     dropout: float = hparam(0.5, "KEEP probability of latent units",
                             check=lambda keep: 0.0 < keep <= 1.0,
                             requirement="a keep probability in (0, 1]")
 
 
-@dataclasses.dataclass(frozen=True)
+@_declare("denoising", "Denoising AE")
 class DenoisingHParams(HParams):
     """Denoising AE: the std of the Gaussian input noise, in units of the [-1, 1] data."""
 
-    MODEL, LABEL = "denoising", "Denoising AE"
     noise: float = hparam(1.0, "std of the input noise (data in [-1, 1])",
                           check=lambda std: std >= 0, requirement="non-negative")
 
 
-@dataclasses.dataclass(frozen=True)
+@_declare("vae", "VAE")
 class VAEHParams(HParams):
     """beta-VAE; `encoding="sample"` keeps the reference's noisy encode."""
 
-    MODEL, LABEL = "vae", "VAE"
     beta: float = hparam(1.0, "KL weight")
     encoding: str = hparam("sample", "latent used by encode (the reference: a sample)",
                            choices=("sample", "mean"))
 
 
-@dataclasses.dataclass(frozen=True)
+@_declare("aae", "AAE")
 class AAEHParams(HParams):
     """Adversarial AE: the latent discriminator's learning rate and hidden widths."""
 
-    MODEL, LABEL = "aae", "AAE"
     adversary_lr: float = hparam(1e-4, "discriminator learning rate")
     disc_layer_sizes: IntList = hparam((100, 100), "discriminator widths, e.g. 100,100",
                                        check=lambda sizes: bool(sizes) and min(sizes) > 0,
@@ -76,23 +86,16 @@ class AAEHParams(HParams):
     update_order: str = hparam("alternating", UPDATE_ORDER_HELP, choices=UPDATE_ORDERS)
 
 
-@dataclasses.dataclass(frozen=True)
+@_declare("vqvae", "VQ-VAE")
 class VQVAEHParams(HParams):
     """VQ-VAE with an EMA codebook (the last three have no flag; tests shrink them)."""
 
-    MODEL, LABEL = "vqvae", "VQ-VAE"
     z_log_size: int = hparam(14, "log2 of the codebook size")
     beta: float = hparam(10.0, "commitment weight")
     num_latents: int = hparam(10, "vectors quantised per example")
     decay: float = hparam(0.999, "EMA decay of the codebook", flag=False)
     epsilon: float = hparam(1e-5, "Laplace smoothing of the codebook counts", flag=False)
     filter_size: int = hparam(512, "width of the MLP after quantisation", flag=False)
-
-
-# Also the order in which flag help names the models taking a shared flag ("ACAI/AAE: ...").
-BY_MODEL: Mapping[str, type[HParams]] = {cls.MODEL: cls for cls in (
-    ACAIHParams, BaselineHParams, DropoutHParams, DenoisingHParams, VAEHParams, AAEHParams,
-    VQVAEHParams)}
 
 
 def for_model(name: str) -> type[HParams]:

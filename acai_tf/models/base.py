@@ -23,7 +23,7 @@ import tensorflow as tf
 from keras import ops
 
 from acai_tf import losses, model_hparams, networks
-from acai_tf.config import ConfigError, ModelConfig
+from acai_tf.config import ModelConfig
 from acai_tf.fused_adam import make_adam
 
 
