@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from acai_tf import model_hparams
 from acai_tf.explosion import DEFAULT_FACTOR
-from acai_tf.hparams import ConfigError, HParams
+from acai_tf.hparams import ConfigError, HParams  # ConfigError: the error of every config.
 
 __all__ = ["CONFIG_FILENAME", "CONV_GRADIENTS", "ConfigError", "ExperimentConfig", "ModelConfig",
            "PRECISIONS", "TrainConfig", "scales_for"]
@@ -111,7 +111,8 @@ class ModelConfig(_Record):
         return (self.image_size, self.image_size, self.colors)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON values; hparams as what differs from the model's defaults (config.json's form)."""
+        """JSON values; hparams as the values given (`HParams.overrides`), as config.json holds
+        them: a run without model flags records {}."""
         data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
         return {**data, "hparams": self.hparams.overrides()}
 
