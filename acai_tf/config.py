@@ -12,17 +12,17 @@ import json
 import math
 from typing import Any, Mapping
 
-from acai_tf.errors import UserError
+from acai_tf import model_hparams
 from acai_tf.explosion import DEFAULT_FACTOR
+from acai_tf.hparams import ConfigError, HParams  # ConfigError: the error of every config.
+
+__all__ = ["CONFIG_FILENAME", "CONV_GRADIENTS", "ConfigError", "ExperimentConfig", "ModelConfig",
+           "PRECISIONS", "TrainConfig", "scales_for"]
 
 CONFIG_FILENAME = "config.json"
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Kept equal to acai_tf.fast_conv.GRADIENT_PATHS (tested); this module imports no TensorFlow.
 CONV_GRADIENTS = ("auto", "stock", "forward")
-
-
-class ConfigError(UserError, ValueError):
-    """A configuration value is invalid; the message is one line meant for the user."""
 
 
 def scales_for(image_size: int, latent_width: int) -> int:
@@ -42,8 +42,24 @@ def scales_for(image_size: int, latent_width: int) -> int:
     return scales
 
 
+class _Record:
+    """The dict/JSON round trip of a frozen config dataclass."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]):
+        """The config `data` describes; a field this version does not know is a ConfigError."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
+        return cls(**data)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ModelConfig:
+class ModelConfig(_Record):
     """Architecture and hyperparameters of one autoencoder.
 
     Attributes:
@@ -56,8 +72,9 @@ class ModelConfig:
         latent: channels of the latent map.
         latent_width: height = width of the latent map; latent dim = latent_width**2 * latent.
         lr: Adam learning rate of the autoencoder and of the latent classifier.
-        hparams: model-specific hyperparameters by their reference names (e.g. `advweight`);
-            missing ones take the model's defaults (see each model's `HPARAMS`).
+        hparams: the model's typed hyperparameters (`acai_tf.model_hparams`); a mapping of
+            values by their reference names (e.g. {"advweight": 0.25}, as config.json holds
+            them) is accepted and resolved, missing ones taking the model's defaults.
     """
 
     name: str = "acai"
@@ -68,7 +85,7 @@ class ModelConfig:
     latent: int = 16
     latent_width: int = 2
     lr: float = 1e-4
-    hparams: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    hparams: HParams | Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         for field in ("image_size", "colors", "nclass", "depth", "latent", "latent_width"):
@@ -78,7 +95,7 @@ class ModelConfig:
         if not self.lr > 0:
             raise ConfigError(f"lr must be positive, got {self.lr!r}")
         scales_for(self.image_size, self.latent_width)
-        object.__setattr__(self, "hparams", dict(self.hparams))
+        object.__setattr__(self, "hparams", model_hparams.resolve(self.name, self.hparams))
 
     @property
     def scales(self) -> int:
@@ -94,15 +111,14 @@ class ModelConfig:
         return (self.image_size, self.image_size, self.colors)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
-        return _from_dict(cls, data)
+        """JSON values; hparams as the values given (`HParams.overrides`), as config.json holds
+        them: a run without model flags records {}."""
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        return {**data, "hparams": self.hparams.overrides()}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TrainConfig:
+class TrainConfig(_Record):
     """Data, schedule and distribution of one training run (durations in kimg, as the paper).
 
     Attributes:
@@ -155,13 +171,6 @@ class TrainConfig:
     def steps_per_report(self) -> int:
         return max(1, math.ceil(self.report_kimg * 1024 / self.batch))
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
-        return _from_dict(cls, data)
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ExperimentConfig:
@@ -191,10 +200,3 @@ class ExperimentConfig:
         except json.JSONDecodeError as error:
             raise ConfigError(f"config is not valid JSON: {error}") from None
 
-
-def _from_dict(cls, data: Mapping[str, Any]):
-    known = {field.name for field in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
-    return cls(**data)

@@ -160,7 +160,7 @@ def evaluate(workdir: str, *, checkpoint: str | None = None,
     runner = _Runner(model, info, data_dir, options)
     results: dict[str, Any] = {
         "dataset": info.name, "model": config.model.name, "latent_dim": model.latent_dim,
-        "hparams": model.hp, "train_seed": config.train.seed,
+        "hparams": model.hp.to_dict(), "train_seed": config.train.seed,
         "checkpoint": os.path.relpath(path, workdir), "step": step,
         "kimg": step * config.train.batch / 1024, "seed": options.seed,
         "lines": None, "classifier": None, "clustering": None, "wall_time_s": times}

@@ -39,9 +39,9 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-# (image size, colors, depth, latent, latent_width) of the paper's runs (spec §4.2).
-CONFIGS = {"lines32": (32, 1, 16, 16, 2), "mnist32": (32, 1, 16, 16, 4),
-           "svhn32": (32, 3, 64, 16, 4)}
+# The paper's runs timed (acai_tf.paper_runs): those of these datasets with 16 latent channels.
+CONFIGS = ("lines32", "mnist32", "svhn32")
+CONFIG_LATENT = 16
 
 
 def define_flags() -> None:
@@ -126,10 +126,12 @@ def _step_clock(warmup: int):
 
 def model_shape(name: str, config_name: str) -> tuple[int, int, int, int, int]:
     """(image size, colors, depth, latent, latent_width) of a model in a paper configuration."""
-    size, colors, depth, latent, width = CONFIGS[config_name]
-    if name == "vqvae" and config_name == "lines32":
-        width = 4  # The paper's lines VQ-VAE used a 4x4 latent (spec §4.2).
-    return size, colors, depth, latent, width
+    # pylint: disable=import-outside-toplevel
+    from acai_tf import datasets, paper_runs
+
+    run = paper_runs.find(config_name, name, CONFIG_LATENT)
+    info = datasets.get_info(run.dataset)
+    return info.image_size, info.colors, run.depth, run.latent, run.latent_width
 
 
 def timed_result(row: dict[str, Any], steps: int, warmup: int) -> dict[str, Any]:
@@ -204,14 +206,15 @@ def to_markdown(results: list[dict], description: dict[str, Any]) -> str:
 def rows(fv) -> list[dict[str, Any]]:
     """Every measurement the flags ask for, as ROW_KEY dicts (conv gradients resolved)."""
     # pylint: disable=import-outside-toplevel
-    from acai_tf import fast_conv, models
+    from acai_tf import fast_conv, model_hparams, models
 
     onednn = fast_conv.onednn_enabled()
     gradients = list(dict.fromkeys(fast_conv.resolve(path) for path in fv.conv_gradient))
     xlas = [True] if fv.xla_only else [False, True] if fv.xla else [False]
     found = []
     for config_name, name in itertools.product(fv.config, fv.models or list(models.names())):
-        orders = fv.update_order if "update_order" in models.get(name).HPARAMS else [None]
+        takes_order = "update_order" in model_hparams.for_model(name).names()
+        orders = fv.update_order if takes_order else [None]
         for batch, order, gradient, precision, xla in itertools.product(
                 (int(b) for b in fv.batch), orders, gradients, fv.precision, xlas):
             found.append({"model": name, "config": config_name, "batch": batch, "xla": xla,
@@ -222,7 +225,7 @@ def rows(fv) -> list[dict[str, Any]]:
 
 def main(argv):
     # pylint: disable=import-outside-toplevel
-    from acai_tf import fast_conv, machine, models
+    from acai_tf import fast_conv, machine, model_hparams, models
     from acai_tf.cli import runner
     from acai_tf.config import PRECISIONS
 
@@ -237,8 +240,8 @@ def main(argv):
         runner.fail(f"unknown model(s) {', '.join(unknown)}; known: "
                          f"{', '.join(models.names())}")
     for flag, allowed in (("conv_gradient", fast_conv.GRADIENT_PATHS),
-                          ("precision", PRECISIONS), ("update_order", ("alternating",
-                                                                        "simultaneous"))):
+                          ("precision", PRECISIONS),
+                          ("update_order", model_hparams.UPDATE_ORDERS)):
         unknown = [value for value in fv[flag].value if value not in allowed]
         if unknown:
             runner.fail(f"unknown --{flag} {', '.join(unknown)}; known: {', '.join(allowed)}")

@@ -52,7 +52,7 @@ def test_flagfile_gives_the_paper_config(path, tmp_path):
     assert (config.train.batch, config.model.lr, config.train.train_kimg,
             config.train.report_kimg) == (64, 1e-4, 16384, 64)
     expected_hparams = {"dropout": 0.75} if (dataset, model) == ("cifar10", "dropout") else {}
-    assert config.model.hparams == expected_hparams
+    assert config.model.hparams.overrides() == expected_hparams
     # Building the model validates the hyperparameters and the latent geometry.
     models.get(model).resolve_hparams(config.model.hparams)
 
@@ -60,7 +60,8 @@ def test_flagfile_gives_the_paper_config(path, tmp_path):
 def test_command_line_flags_override_a_flagfile(tmp_path):
     config = parse(f"--flagfile={RUNS_DIR / 'lines32_acai.flags'}", "--train_kimg=96",
                    "--advweight=0.25", f"--workdir={tmp_path}")
-    assert config.train.train_kimg == 96 and config.model.hparams == {"advweight": 0.25}
+    assert config.train.train_kimg == 96 and config.model.hparams.overrides() == {
+        "advweight": 0.25}
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ blob) within minutes. The paper's own runs are the flagfiles in flags/runs/. The
 Rerunning resumes in the same workdir; a larger --train_kimg trains further.
 """
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -27,15 +28,15 @@ import time
 import numpy as np
 from absl import flags
 
-from acai_tf import fast_conv, figures, report_evals, train_lib
+from acai_tf import fast_conv, figures, paper_runs, report_evals, train_lib
 from acai_tf import workdir as workdir_lib
 from acai_tf.cli import runner
-from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
+from acai_tf.config import ExperimentConfig
 from acai_tf.evaluation import interpolation
 from acai_tf.serving import export_lib
 
+PAPER_RUN = paper_runs.get("lines32_acai")
 LEARNING_RATE = 5e-4  # The paper's 1e-4 stays on the early plateau for ~100 kimg.
-PAPER_LEARNING_RATE, PAPER_KIMG = 1e-4, 16384
 FIGURE_PAIRS = 8
 # For the time estimate: training images/s of this config on 2-core AMD EPYC CPUs (logged by
 # training runs, reports included), with oneDNN on (AVX-512 VNNI/BF16) and off, and the minutes
@@ -54,12 +55,10 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
 
 
 def demo_config(train_kimg: float, report_kimg: float, seed: int) -> ExperimentConfig:
-    """The paper's lines32 ACAI (spec section 4.2) with the demo's learning rate and budget."""
-    model = ModelConfig(name="acai", image_size=32, colors=1, nclass=10, depth=16, latent=16,
-                        latent_width=2, lr=LEARNING_RATE, hparams={"advweight": 0.5, "reg": 0.2})
-    train = TrainConfig(dataset="lines32", batch=64, train_kimg=train_kimg,
-                        report_kimg=report_kimg, seed=seed)
-    return ExperimentConfig(model=model, train=train)
+    """The paper's lines32 ACAI run (`paper_runs`) with the demo's learning rate and budget."""
+    run = dataclasses.replace(PAPER_RUN, lr=LEARNING_RATE, train_kimg=train_kimg,
+                              report_kimg=report_kimg)
+    return run.experiment_config(seed=seed)
 
 
 def pixel_blends(images_a, images_b, steps: int):
@@ -77,9 +76,9 @@ def main() -> None:
     print(f"ACAI demo: trains ACAI on lines32 for {fv.train_kimg:g} kimg in {workdir} (about "
           f"{minutes:.0f} min on 2 CPU cores; faster with more), then scores its interpolations "
           "against pixel blending, writes a figure, exports a SavedModel and queries it.\n"
-          f"Differs from the paper: learning rate {LEARNING_RATE:g} (paper "
-          f"{PAPER_LEARNING_RATE:g}) and {fv.train_kimg:g} kimg (paper {PAPER_KIMG}); networks "
-          "and loss weights are the paper's (flags/runs/lines32_acai.flags).\n", flush=True)
+          f"Differs from the paper: learning rate {LEARNING_RATE:g} (paper {PAPER_RUN.lr:g}) "
+          f"and {fv.train_kimg:g} kimg (paper {PAPER_RUN.train_kimg:g}); networks and loss "
+          f"weights are the paper's (flags/runs/{PAPER_RUN.name}.flags).\n", flush=True)
     with runner.one_line_errors():
         summary = train_lib.train(config, workdir)
         model, config, _, _ = workdir_lib.restore_model(workdir)

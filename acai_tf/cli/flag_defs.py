@@ -1,43 +1,62 @@
 """The training flags, defined once, and their translation into an ExperimentConfig.
 
 `define_flags()` declares every flag as optional; binaries mark the ones they require.
-Model-specific flags (`--advweight`, `--dropout`, ...) keep the reference code's names and
-default to None: only those given on the command line reach the config, and giving one that the
-chosen model does not take is an error. Unset ones take the model's defaults (`HPARAMS`).
+Model-specific flags (`--advweight`, `--dropout`, ...) are derived from the models'
+hyperparameter dataclasses (`acai_tf.model_hparams`): name, type, allowed values and help. They
+keep the reference code's names and default to None: only those given on the command line reach
+the config, and giving one that the chosen model does not take is an error. Unset ones take the
+model's defaults.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+
 from absl import flags
 
-from acai_tf import datasets, distribute, models
+from acai_tf import datasets, distribute, hparams, model_hparams, models
 from acai_tf.config import (CONV_GRADIENTS, PRECISIONS, ConfigError, ExperimentConfig,
                             ModelConfig, TrainConfig)
 
 _MODEL_DEFAULTS = ModelConfig()
 _TRAIN_DEFAULTS = TrainConfig()
 
-# Model-specific flags: name -> (absl definer, extra definer arguments, meaning).
-HPARAM_FLAGS = {
-    "advweight": (flags.DEFINE_float, {}, "ACAI: weight of the adversarial AE loss (lambda)."),
-    "reg": (flags.DEFINE_float, {}, "ACAI: critic regulariser blend gamma."),
-    "advdepth": (flags.DEFINE_integer, {}, "ACAI: critic depth (0 = --depth)."),
-    "dropout": (flags.DEFINE_float, {}, "Dropout AE: KEEP probability of latent units."),
-    "noise": (flags.DEFINE_float, {}, "Denoising AE: std of the input noise (data in [-1, 1])."),
-    "beta": (flags.DEFINE_float, {}, "VAE: KL weight; VQ-VAE: commitment weight."),
-    "adversary_lr": (flags.DEFINE_float, {}, "AAE: discriminator learning rate."),
-    "disc_layer_sizes": (flags.DEFINE_string, {}, "AAE: discriminator widths, e.g. 100,100."),
-    "z_log_size": (flags.DEFINE_integer, {}, "VQ-VAE: log2 of the codebook size."),
-    "num_latents": (flags.DEFINE_integer, {}, "VQ-VAE: vectors quantised per example."),
-    "update_order": (flags.DEFINE_enum, {"enum_values": ["alternating", "simultaneous"]},
-                     "ACAI/AAE: adversary update before the AE's, or from one forward pass."),
-    "encoding": (flags.DEFINE_enum, {"enum_values": ["sample", "mean"]},
-                 "VAE: latent used by encode (the reference: a sample)."),
-}
 
 
-def _takers(name: str) -> str:
-    return ", ".join(model for model in models.names() if name in models.get(model).HPARAMS)
+def hparam_flags() -> dict[str, list[tuple[type[model_hparams.HParams], dataclasses.Field]]]:
+    """Model-specific flag name -> the (hyperparameter class, field) pairs it sets."""
+    found: dict[str, list] = {}
+    for hparams_class in model_hparams.BY_MODEL.values():
+        for field in hparams_class.flag_fields():
+            found.setdefault(field.name, []).append((hparams_class, field))
+    return found
+
+
+def _define_hparam_flag(name: str, takers: list, flag_values: flags.FlagValues) -> None:
+    """Defines --name (default None) from the fields of the models that take it.
+
+    The help names each model with its meaning ("VAE: KL weight; VQ-VAE: commitment weight."),
+    models sharing a meaning together ("ACAI/AAE: ..."), then the models by registered name.
+    """
+    labels_by_help: dict[str, list[str]] = {}
+    for hparams_class, field in takers:
+        labels_by_help.setdefault(hparams.spec(field).help, []).append(hparams_class.LABEL)
+    meaning = "; ".join(f"{'/'.join(labels)}: {text}" for text, labels in labels_by_help.items())
+    models_taking = ", ".join(model for model in models.names()
+                              if any(cls.MODEL == model for cls, _ in takers))
+    help_text = f"{meaning}. Models: {models_taking}; unset = model default."
+    hparams_class, field = takers[0]
+    kind, choices = typing.get_type_hints(hparams_class)[name], hparams.spec(field).choices
+    arguments = {"name": name, "default": None, "help": help_text, "flag_values": flag_values}
+    if choices:
+        flags.DEFINE_enum(enum_values=list(choices), **arguments)
+    elif kind is float:
+        flags.DEFINE_float(**arguments)
+    elif kind is int:
+        flags.DEFINE_integer(**arguments)
+    else:  # str, and IntList as its comma string ("100,100")
+        flags.DEFINE_string(**arguments)
 
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
@@ -79,9 +98,8 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
                        "Stop when a loss's mean over the last steps exceeds this factor times "
                        "its recent level (plus a small floor); 0 turns the check off. May "
                        "change on resume.", **fv)
-    for name, (define, extra, meaning) in HPARAM_FLAGS.items():
-        define(name=name, default=None,
-               help=f"{meaning} Models: {_takers(name)}; unset = model default.", **extra, **fv)
+    for name, takers in hparam_flags().items():
+        _define_hparam_flag(name, takers, flag_values)
 
 
 def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> ExperimentConfig:
@@ -94,24 +112,24 @@ def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> Experiment
     DatasetNotPreparedError (one line) on a folder that cannot be read.
     """
     fv = flag_values
-    model_class = models.get(fv.model)
-    hparams = {}
-    for name in HPARAM_FLAGS:
+    hparams_class = model_hparams.for_model(fv.model)
+    given = {}
+    for name in hparam_flags():
         value = fv[name].value
         if value is None:
             continue
-        if name not in model_class.HPARAMS:
-            takes = ", ".join(f"--{h}" for h in model_class.HPARAMS if h in HPARAM_FLAGS)
+        if name not in hparams_class.names():
+            takes = ", ".join(f"--{field.name}" for field in hparams_class.flag_fields())
             raise ConfigError(f"--{name} does not apply to model {fv.model!r} "
                               f"(it takes: {takes or 'no model flags'})")
-        hparams[name] = value
+        given[name] = value
     try:
         info = datasets.get_info(fv.dataset, data_dir=fv.data_dir, image_size=fv.image_size)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     model = ModelConfig(name=fv.model, image_size=info.image_size, colors=info.colors,
                         nclass=info.nclass, depth=fv.depth, latent=fv.latent,
-                        latent_width=fv.latent_width, lr=fv.lr, hparams=hparams)
+                        latent_width=fv.latent_width, lr=fv.lr, hparams=given)
     train = TrainConfig(dataset=info.name, data_dir=fv.data_dir, batch=fv.batch,
                         train_kimg=fv.train_kimg, report_kimg=fv.report_kimg, seed=fv.seed,
                         strategy=fv.strategy, precision=fv.precision,

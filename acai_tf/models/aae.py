@@ -12,20 +12,10 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from acai_tf import losses
-from acai_tf.config import ConfigError
+from acai_tf import losses, model_hparams
 from acai_tf.models import base, registry
 
 _PRIOR_SALT = 5
-UPDATE_ORDERS = ("alternating", "simultaneous")
-
-
-def _layer_sizes(spec) -> tuple[int, ...]:
-    sizes = tuple(int(s) for s in str(spec).split(",") if s.strip()) if isinstance(
-        spec, str) else tuple(int(s) for s in spec)
-    if not sizes or min(sizes) <= 0:
-        raise ConfigError(f"disc_layer_sizes must be positive integers, got {spec!r}")
-    return sizes
 
 
 @keras.saving.register_keras_serializable(package="acai_tf")
@@ -33,23 +23,19 @@ def _layer_sizes(spec) -> tuple[int, ...]:
 class AAE(base.Autoencoder):
     """Adversarial autoencoder with a Gaussian prior on the flattened latent."""
 
-    HPARAMS = {"adversary_lr": 1e-4, "disc_layer_sizes": "100,100",
-               "update_order": "alternating"}
+    HPARAMS = model_hparams.AAEHParams
     LOG_KEYS = ("losses/reconstruction", "losses/ae", "losses/ae_adversarial",
                 "losses/discriminator", "monitors/adversary_accuracy")
 
     def build_extra_layers(self):
-        if self.hp["update_order"] not in UPDATE_ORDERS:
-            raise ConfigError(f"update_order must be one of {UPDATE_ORDERS}, "
-                              f"got {self.hp['update_order']!r}")
         hidden = [keras.layers.Dense(size, activation="leaky_relu", name=f"hidden{i}")
-                  for i, size in enumerate(_layer_sizes(self.hp["disc_layer_sizes"]))]
+                  for i, size in enumerate(self.hp.disc_layer_sizes)]
         self.discriminator = keras.Sequential(
             [keras.Input((self.latent_dim,)), *hidden, keras.layers.Dense(1, name="logit")],
             name="discriminator")
 
     def make_extra_optimizers(self):
-        return {"discriminator": (base.make_adam(self.hp["adversary_lr"]),
+        return {"discriminator": (base.make_adam(self.hp.adversary_lr),
                                   self.discriminator.trainable_variables)}
 
     def _logits(self, flat):
@@ -60,7 +46,7 @@ class AAE(base.Autoencoder):
         prior = self.draw(tf.random.stateless_normal, batch, (self.latent_dim,), _PRIOR_SALT)
         ae_variables = self.autoencoder_variables
         disc_variables = self.discriminator.trainable_variables
-        simultaneous = self.hp["update_order"] == "simultaneous"
+        simultaneous = self.hp.update_order == "simultaneous"
         with tf.GradientTape(persistent=simultaneous) as ae_tape:
             latents = self.encoder(images, training=True)
             flat = ops.reshape(latents, (batch, -1))

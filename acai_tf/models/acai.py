@@ -15,11 +15,10 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from acai_tf import losses, networks
+from acai_tf import losses, model_hparams, networks
 from acai_tf.models import base, registry
 
 _ALPHA_SALT = 1
-UPDATE_ORDERS = ("alternating", "simultaneous")
 
 
 @keras.saving.register_keras_serializable(package="acai_tf")
@@ -27,17 +26,14 @@ UPDATE_ORDERS = ("alternating", "simultaneous")
 class ACAI(base.Autoencoder):
     """Adversarially constrained autoencoder interpolation (paper §3)."""
 
-    HPARAMS = {"advweight": 0.5, "reg": 0.2, "advdepth": 0, "update_order": "alternating"}
+    HPARAMS = model_hparams.ACAIHParams
     LOG_KEYS = ("losses/reconstruction", "losses/ae", "losses/ae_adversarial", "losses/critic",
                 "losses/critic_alpha", "losses/critic_real", "monitors/alpha_mean")
 
     def build_extra_layers(self):
-        if self.hp["update_order"] not in UPDATE_ORDERS:
-            raise base.ConfigError(f"update_order must be one of {UPDATE_ORDERS}, "
-                                   f"got {self.hp['update_order']!r}")
         cfg = self.model_config
         self.critic = networks.make_critic(cfg.image_size, cfg.colors,
-                                           self.hp["advdepth"] or cfg.depth, cfg.latent,
+                                           self.hp.advdepth or cfg.depth, cfg.latent,
                                            cfg.scales, dtype=self.precision)
 
     def make_extra_optimizers(self):
@@ -48,10 +44,10 @@ class ACAI(base.Autoencoder):
         alpha = losses.fold_alpha(
             self.draw(tf.random.stateless_uniform, batch, (1, 1, 1), _ALPHA_SALT))
         alpha_flat = ops.reshape(alpha, (-1,))
-        reg, advweight = self.hp["reg"], self.hp["advweight"]
+        reg, advweight = self.hp.reg, self.hp.advweight
         ae_variables = self.autoencoder_variables
         critic_variables = self.critic.trainable_variables
-        simultaneous = self.hp["update_order"] == "simultaneous"
+        simultaneous = self.hp.update_order == "simultaneous"
         with tf.GradientTape(persistent=simultaneous) as ae_tape:
             latents = self.encoder(images, training=True)
             mixed = losses.mix_latents(latents, alpha)

@@ -22,8 +22,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from acai_tf import losses, networks
-from acai_tf.config import ConfigError, ModelConfig
+from acai_tf import losses, model_hparams, networks
+from acai_tf.config import ModelConfig
 from acai_tf.fused_adam import make_adam
 
 
@@ -33,7 +33,7 @@ class Autoencoder(keras.Model):
     Images are float32 [B, S, S, colors] in [-1, 1]; latents are [B, w, w, latent] maps.
     """
 
-    HPARAMS: ClassVar[Mapping[str, Any]] = {}
+    HPARAMS: ClassVar[type[model_hparams.HParams]] = model_hparams.HParams
     LOG_KEYS: ClassVar[tuple[str, ...]] = ("losses/reconstruction",)
     registered_name: ClassVar[str] = ""
 
@@ -73,14 +73,11 @@ class Autoencoder(keras.Model):
     # Configuration
 
     @classmethod
-    def resolve_hparams(cls, given: Mapping[str, Any]) -> dict[str, Any]:
-        """Merges `given` over the class defaults; an unknown name is a ConfigError."""
-        unknown = sorted(set(given) - set(cls.HPARAMS))
-        if unknown:
-            known = ", ".join(sorted(cls.HPARAMS)) or "none"
-            raise ConfigError(f"model {cls.registered_name!r} has no hyperparameter "
-                              f"{', '.join(unknown)} (it takes: {known})")
-        return {**cls.HPARAMS, **given}
+    def resolve_hparams(cls, given: model_hparams.HParams | Mapping[str, Any]
+                        ) -> model_hparams.HParams:
+        """`given` (an instance, or values by name over the defaults) as the model's typed
+        hyperparameters, an `HPARAMS` instance; an unknown name or bad value is a ConfigError."""
+        return cls.HPARAMS.resolve(given)
 
     def get_config(self) -> dict[str, Any]:
         return {"config": self.model_config.to_dict(), "seed": self.seed}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from acai_tf import losses
+from acai_tf import losses, model_hparams
 from acai_tf.models import base, registry
 
 
@@ -13,6 +13,8 @@ from acai_tf.models import base, registry
 @registry.register("baseline")
 class Baseline(base.Autoencoder):
     """Autoencoder trained on ||x - dec(enc(x))||^2."""
+
+    HPARAMS = model_hparams.BaselineHParams
 
     def corrupt_latents(self, latents):
         """Hook for variants that perturb the code before decoding; identity here."""

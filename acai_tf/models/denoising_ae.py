@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from acai_tf.config import ConfigError
+from acai_tf import model_hparams
 from acai_tf.models import baseline, registry
 
 _NOISE_SALT = 3
@@ -16,13 +16,9 @@ _NOISE_SALT = 3
 class DenoisingAE(baseline.Baseline):
     """Baseline trained on x + N(0, noise^2) (noise 1.0 on [-1, 1] data, no clipping)."""
 
-    HPARAMS = {"noise": 1.0}
-
-    def build_extra_layers(self):
-        if self.hp["noise"] < 0:
-            raise ConfigError(f"noise must be non-negative, got {self.hp['noise']!r}")
+    HPARAMS = model_hparams.DenoisingHParams
 
     def corrupt_images(self, images):
         noise = self.draw(tf.random.stateless_normal, tf.shape(images)[0],
                           self.model_config.image_shape, _NOISE_SALT)
-        return images + self.hp["noise"] * noise
+        return images + self.hp.noise * noise

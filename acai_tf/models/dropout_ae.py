@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from acai_tf.config import ConfigError
+from acai_tf import model_hparams
 from acai_tf.models import baseline, registry
 
 _MASK_SALT = 2
@@ -20,15 +20,10 @@ class DropoutAE(baseline.Baseline):
     used 0.75): kept units are scaled by 1 / keep. Encoding and reconstruction use no dropout.
     """
 
-    HPARAMS = {"dropout": 0.5}
-
-    def build_extra_layers(self):
-        keep = self.hp["dropout"]
-        if not 0.0 < keep <= 1.0:
-            raise ConfigError(f"dropout is a keep probability in (0, 1], got {keep!r}")
+    HPARAMS = model_hparams.DropoutHParams
 
     def corrupt_latents(self, latents):
-        keep = self.hp["dropout"]
+        keep = self.hp.dropout
         uniform = self.draw(tf.random.stateless_uniform, tf.shape(latents)[0],
                             self.model_config.latent_shape, _MASK_SALT)
         return tf.where(uniform < keep, latents / keep, tf.zeros_like(latents))

@@ -15,12 +15,10 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from acai_tf import losses
-from acai_tf.config import ConfigError
+from acai_tf import losses, model_hparams
 from acai_tf.models import base, registry
 
 _EPSILON_SALT = 4
-ENCODINGS = ("sample", "mean")
 
 
 @keras.saving.register_keras_serializable(package="acai_tf")
@@ -28,12 +26,10 @@ ENCODINGS = ("sample", "mean")
 class VAE(base.Autoencoder):
     """beta-VAE on the paper's conv networks."""
 
-    HPARAMS = {"beta": 1.0, "encoding": "sample"}
+    HPARAMS = model_hparams.VAEHParams
     LOG_KEYS = ("losses/reconstruction", "losses/kl", "losses/log_likelihood", "losses/elbo")
 
     def build_extra_layers(self):
-        if self.hp["encoding"] not in ENCODINGS:
-            raise ConfigError(f"encoding must be one of {ENCODINGS}, got {self.hp['encoding']!r}")
         dim = self.latent_dim
         self.mean_head = keras.layers.Dense(dim, name="latent_mean")
         self.log_variance_head = keras.layers.Dense(dim, name="latent_log_variance")
@@ -57,7 +53,7 @@ class VAE(base.Autoencoder):
 
     def encode(self, images, training: bool = False):
         mean, log_variance, _ = self.posterior(images, training)
-        if self.hp["encoding"] == "mean":
+        if self.hp.encoding == "mean":
             return self._to_map(mean)
         noise = keras.random.normal(ops.shape(mean), seed=self.sample_seed)
         return self._to_map(mean + ops.exp(0.5 * log_variance) * noise)
@@ -78,7 +74,7 @@ class VAE(base.Autoencoder):
             logits = self.decoder(self._to_map(z), training=True)
             log_likelihood = losses.bernoulli_log_likelihood(images, logits)
             kl = losses.gaussian_kl(mean, log_variance)
-            loss = -(log_likelihood - self.hp["beta"] * kl)
+            loss = -(log_likelihood - self.hp.beta * kl)
         self.apply_gradients(self.optimizer, tape, loss, variables)
         reconstruction = losses.per_example_mse(images, 2.0 * ops.sigmoid(logits) - 1.0)
         logs = {"losses/reconstruction": reconstruction, "losses/kl": kl,

@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from acai_tf import layers, losses
+from acai_tf import layers, losses, model_hparams
 from acai_tf.models import base, registry
 
 
@@ -26,21 +26,20 @@ from acai_tf.models import base, registry
 class VQVAE(base.Autoencoder):
     """VQ-VAE with an EMA codebook, as in the paper's comparison."""
 
-    HPARAMS = {"z_log_size": 14, "beta": 10.0, "num_latents": 10, "decay": 0.999,
-               "epsilon": 1e-5, "filter_size": 512}
+    HPARAMS = model_hparams.VQVAEHParams
     LOG_KEYS = ("losses/reconstruction", "losses/commitment", "losses/ae")
 
     def build_extra_layers(self):
-        dim, count = self.latent_dim, self.hp["num_latents"]
+        dim, count = self.latent_dim, self.hp.num_latents
         self.project = keras.layers.Dense(dim * count, name="project")
         self.project.build((None, dim))
-        self.quantizer = layers.VectorQuantizer(2 ** self.hp["z_log_size"], dim,
-                                                self.hp["decay"], self.hp["epsilon"],
+        self.quantizer = layers.VectorQuantizer(2 ** self.hp.z_log_size, dim,
+                                                self.hp.decay, self.hp.epsilon,
                                                 name="quantizer")
-        self.expand = keras.layers.Dense(self.hp["filter_size"], name="expand")
+        self.expand = keras.layers.Dense(self.hp.filter_size, name="expand")
         self.expand.build((None, dim * count))
         self.restore = keras.layers.Dense(dim, name="restore")
-        self.restore.build((None, self.hp["filter_size"]))
+        self.restore.build((None, self.hp.filter_size))
 
     @property
     def autoencoder_variables(self):
@@ -55,7 +54,7 @@ class VQVAE(base.Autoencoder):
         """Latents [B, w, w, c] -> (MLP output [B, D], vectors [B, N, D], codes, one-hot)."""
         batch = ops.shape(latents)[0]
         vectors = ops.reshape(self.project(ops.reshape(latents, (batch, -1))),
-                              (batch, self.hp["num_latents"], self.latent_dim))
+                              (batch, self.hp.num_latents, self.latent_dim))
         straight_through, codes, one_hot = self.quantizer(vectors)
         hidden = self.expand(ops.relu(ops.reshape(straight_through, (batch, -1))))
         return self.restore(ops.relu(hidden)), vectors, codes, one_hot
@@ -79,7 +78,7 @@ class VQVAE(base.Autoencoder):
             reconstructions = self.decoder(ops.reshape(dense, shape), training=True)
             reconstruction = losses.per_example_mse(images, reconstructions)
             commitment = losses.vq_commitment_loss(vectors, codes)
-            loss = reconstruction + self.hp["beta"] * commitment
+            loss = reconstruction + self.hp.beta * commitment
         self.apply_gradients(self.optimizer, tape, loss, variables)
         # EMA statistics of the whole global batch, so every replica applies the same update.
         flat_hot = ops.reshape(one_hot, (-1, self.quantizer.num_codes))
