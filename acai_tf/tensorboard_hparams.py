@@ -2,8 +2,8 @@
 
     tensorboard --logdir out/lines_repro     # HParams tab: one row per run, a column per field
 
-Each training start writes the run's config (flattened: `model`, `dataset`, `seed`, `lr`, the
-model's hyperparameters, ...) as the HParams plugin's session-start summary into the run's
+Each training start writes the run's config (flattened: `model.name`, `train.dataset`,
+`train.seed`, `model.lr`, the model's hyperparameters with their defaults, ...) as the HParams plugin's session-start summary into the run's
 TensorBoard folder `tb/train`. The dashboard takes a run's metric values from the scalars of
 that same folder, i.e. the last report's `eval/*` and `losses/*`: the run's final metrics.
 `write_experiment` can add, at the root of a folder of runs, which metrics to show as columns.
@@ -18,6 +18,8 @@ import tensorflow as tf
 from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard.plugins.hparams import api as hparams_api
 from tensorboard.plugins.hparams import metadata
+
+from acai_tf.config import ExperimentConfig
 
 Value = bool | int | float | str
 
@@ -51,33 +53,40 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Value]:
     return flat
 
 
-def write_session(logdir: str, config: Mapping[str, Any], trial_id: str | None = None) -> None:
+def fields(config: ExperimentConfig) -> dict[str, Value]:
+    """The run's columns: every config field, the model's hyperparameters with their defaults."""
+    record = config.to_dict()
+    record["model"]["hparams"] = config.model.hparams.to_dict()
+    return flatten(record)
+
+
+def write_session(logdir: str, config: ExperimentConfig, trial_id: str | None = None) -> None:
     """Writes the session-start summary (the run's hyperparameters) into `logdir`.
 
     Args:
         logdir: the run's TensorBoard folder, the one holding its scalars (W/tb/train).
-        config: nested dict of the run's config.
+        config: the run's config.
         trial_id: the row's name on the dashboard; by default a hash of the values.
     """
     writer = tf.summary.create_file_writer(logdir)
     try:
         with writer.as_default():
-            hparams_api.hparams(flatten(config), trial_id=trial_id)
+            hparams_api.hparams(fields(config), trial_id=trial_id)
         writer.flush()
     finally:
         writer.close()
 
 
-def write_experiment(root: str, configs: Sequence[Mapping[str, Any]],
+def write_experiment(root: str, configs: Sequence[ExperimentConfig],
                      metrics: Sequence[str] = DEFAULT_METRICS) -> None:
     """Declares the dashboard's columns at the root of a folder of runs.
 
     Args:
         root: the folder TensorBoard is pointed at.
-        configs: the runs' configs (nested dicts); every field found in one becomes a column.
+        configs: the runs' configs; every field found in one becomes a column.
         metrics: scalar tags shown as metric columns (their last value per run).
     """
-    names = sorted({name for config in configs for name in flatten(config)})
+    names = sorted({name for config in configs for name in fields(config)})
     writer = tf.summary.create_file_writer(os.path.join(root, "hparams"))
     try:
         with writer.as_default():

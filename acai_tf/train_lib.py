@@ -218,7 +218,7 @@ def _train(config: ExperimentConfig, workdir: str, strategy: tf.distribute.Strat
             f"({strategy.num_replicas_in_sync} replica(s), {type(strategy).__name__})")
         # The run's row on TensorBoard's HParams dashboard, beside its report scalars.
         tensorboard_hparams.write_session(
-            os.path.join(workdir, workdir_lib.TENSORBOARD_DIR, "train"), config.to_dict(),
+            os.path.join(workdir, workdir_lib.TENSORBOARD_DIR, "train"), config,
             trial_id=os.path.abspath(workdir))
     evaluator = (report_evals.ReportEvaluator(model, config, eval_settings)
                  if eval_settings is not None and chief else None)

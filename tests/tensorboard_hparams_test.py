@@ -28,9 +28,10 @@ def read_experiment(root):
     return None
 
 
-def test_flatten_gives_dotted_scalar_fields():
-    flat = tensorboard_hparams.flatten(tiny_config().to_dict())
+def test_fields_are_dotted_scalars_with_every_hyperparameter():
+    flat = tensorboard_hparams.fields(tiny_config())
     assert flat["model.name"] == "acai" and flat["model.hparams.advweight"] == 0.5
+    assert flat["model.hparams.update_order"] == "alternating"  # a default, not given
     assert flat["train.seed"] == 0 and flat["train.dataset"] == "lines32"
     assert all(isinstance(value, (bool, int, float, str)) for value in flat.values())
     assert tensorboard_hparams.flatten({"a": [1, 2], "b": None, "c": {"d": True}}) == {
@@ -42,12 +43,12 @@ def test_runs_show_as_rows_with_their_config_and_declared_metrics(tmp_path):
     configs = [tiny_config(seed) for seed in (0, 1)]
     for seed, config in enumerate(configs):
         logdir = os.path.join(root, f"seed{seed}", "tb", "train")
-        tensorboard_hparams.write_session(logdir, config.to_dict(), trial_id=f"seed{seed}")
+        tensorboard_hparams.write_session(logdir, config, trial_id=f"seed{seed}")
         writer = tf.summary.create_file_writer(logdir)
         with writer.as_default(step=1):
             tf.summary.scalar("eval/mean_distance", 0.01 * (seed + 1))
         writer.close()
-    tensorboard_hparams.write_experiment(root, [config.to_dict() for config in configs])
+    tensorboard_hparams.write_experiment(root, configs)
 
     sessions, experiment = tensorboard_hparams.read_sessions(root), read_experiment(root)
     assert sorted(sessions) == [os.path.join("seed0", "tb", "train"),
