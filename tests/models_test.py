@@ -1,5 +1,6 @@
 """Every registered autoencoder: API shapes, training, optimizers, serialisation, quirks."""
 
+import random
 import sys
 
 import keras
@@ -137,6 +138,25 @@ def test_get_config_round_trip(name):
     assert clone.model_config == model.model_config and clone.seed == 3
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
     assert type(restored) is type(model) and restored.model_config == model.model_config
+
+
+def test_building_a_model_leaves_the_global_random_state_alone():
+    # Rebuilding a model for evaluation or export must not reseed anyone else's draws.
+    random.seed(0)
+    np.random.seed(0)
+    tf.random.set_seed(0)
+    expected = (random.random(), np.random.rand(), float(tf.random.uniform(())))
+    random.seed(0)
+    np.random.seed(0)
+    tf.random.set_seed(0)
+    models.build(tiny_config("vqvae"), seed=5)
+    assert (random.random(), np.random.rand(), float(tf.random.uniform(()))) == expected
+
+
+@pytest.mark.parametrize("name", ["acai", "aae"])
+def test_unknown_update_order_is_a_config_error(name):
+    with pytest.raises(ConfigError, match="update_order must be one of"):
+        models.build(tiny_config(name, hparams={"update_order": "sometimes"}))
 
 
 def test_unknown_hyperparameter_is_a_config_error():
