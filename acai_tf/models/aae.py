@@ -50,7 +50,7 @@ class AAE(base.Autoencoder):
         """As `FitTraining.compile`, and the discriminator's optimizer (default
         Adam(`adversary_lr`))."""
         super().compile(*args, **kwargs)
-        self.discriminator_optimizer = self.prepared(
+        self.discriminator_optimizer = self.prepare_optimizer(
             discriminator_optimizer, self.discriminator.trainable_variables,
             learning_rate=self.hp["adversary_lr"])
 

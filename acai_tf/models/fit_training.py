@@ -28,12 +28,12 @@ class FitTraining:
 
         Call inside the strategy scope. Each argument defaults to Adam at the config's lr.
         """
-        super().compile(optimizer=self.prepared(optimizer, self.autoencoder_variables),
+        super().compile(optimizer=self.prepare_optimizer(optimizer, self.autoencoder_variables),
                         jit_compile=jit_compile, **kwargs)
-        self.classifier_optimizer = self.prepared(classifier_optimizer,
+        self.classifier_optimizer = self.prepare_optimizer(classifier_optimizer,
                                                   self.classifier.trainable_variables)
 
-    def prepared(self, optimizer, variables, learning_rate=None):
+    def prepare_optimizer(self, optimizer, variables, learning_rate=None):
         """`optimizer` (default Adam(`learning_rate` or the config's lr, epsilon 1e-8)), under
         mixed_float16 wrapped in dynamic loss scaling (float16 gradients of small losses would
         underflow), built on exactly `variables` (one built lazily inside `strategy.run` fails
