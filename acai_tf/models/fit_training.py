@@ -62,8 +62,8 @@ class FitTraining:
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Keras' fit() under a strategy first MEAN-reduces one distributed batch, then builds
         # what is unbuilt. Under MultiWorkerMirroredStrategy that reduce fails for a dict batch
-        # ("unsupported type dict"; across workers `reduce_to` takes one value, so a tuple
-        # fails alike). No public route avoids it: a built model (`self.built = True`) is
+        # ("unsupported type dict"; a tuple batch fails alike, checked with two workers: across
+        # workers `reduce_to` takes one value). No public route avoids it: a built model is
         # checked only after the reduce, and Keras has no switch for it. Every network and
         # optimizer here is built in __init__ and compile(), so skipping it loses nothing.
         return
