@@ -47,13 +47,9 @@ def current_step(model) -> int:
 
 
 def learning_rates(model) -> dict[str, float]:
-    """{`monitors/lr_<name>`: value} for every optimizer of the model (name as in checkpoints)."""
-    rates = {}
-    for item, optimizer in model.checkpoint_items().items():
-        if item.endswith("_optimizer"):
-            name = item[:-len("_optimizer")]
-            rates[f"monitors/lr_{name}"] = float(np.asarray(optimizer.learning_rate))
-    return rates
+    """{`monitors/lr_<role>`: value} for every optimizer of the model (e.g. lr_ae, lr_critic)."""
+    return {f"monitors/lr_{role}": float(np.asarray(optimizer.learning_rate))
+            for role, optimizer in model.optimizers_by_role.items()}
 
 
 def format_duration(seconds: float) -> str:

@@ -2,7 +2,8 @@
 
 Every function returns per-example values of shape [B] (or takes them), so that a train step
 can both average them over the global batch for gradients under tf.distribute and log their
-true mean. Random draws (alpha, noise, priors) are made by the caller and passed in.
+true mean. Random draws (alpha, noise, priors) are made by the caller and passed in; latent
+mixing lives in `acai_tf.latent_mixing`.
 """
 
 from __future__ import annotations
@@ -23,31 +24,11 @@ def per_example_mse(targets, predictions):
     return ops.mean(ops.reshape(squared, (ops.shape(squared)[0], -1)), axis=1)
 
 
-def fold_alpha(uniform):
-    """Folds U[0, 1] draws onto [0, 0.5]: alpha = 0.5 - |u - 0.5| (reference ACAI)."""
-    return 0.5 - ops.abs(uniform - 0.5)
-
-
-def mix_latents(latents, alpha):
-    """Mixes each latent with its partner in the reversed batch.
-
-    Example i is mixed with example B-1-i, so every pair is mixed twice with independent alphas.
-
-    Args:
-        latents: [B, h, w, c] latent maps.
-        alpha: [B, 1, 1, 1] mixing coefficients in [0, 0.5].
-
-    Returns:
-        [B, h, w, c]: alpha * z + (1 - alpha) * z[::-1].
-    """
-    return alpha * latents + (1.0 - alpha) * ops.flip(latents, axis=0)
-
-
 def acai_critic_loss(critic_on_mixed, alpha, critic_on_real_blend):
     """ACAI critic loss per example.
 
     Args:
-        critic_on_mixed: [B] critic output on decoded mixes dec(mix_latents(z, alpha)).
+        critic_on_mixed: [B] critic output on decoded mixes dec(alpha z + (1 - alpha) z').
         alpha: [B] the mixing coefficients the critic must recover.
         critic_on_real_blend: [B] critic output on reg * x + (1 - reg) * x_hat, the
             regulariser term that keeps the critic's output at 0 on near-real images.

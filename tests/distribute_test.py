@@ -52,7 +52,7 @@ def _sgd_step_deltas(strategy, batch):
         model = models.build(_tiny_model_config("acai"), seed=3)
         model.compile(optimizer=keras.optimizers.SGD(0.5),
                       classifier_optimizer=keras.optimizers.SGD(0.5),
-                      extra_optimizers={"critic": keras.optimizers.SGD(0.5)})
+                      critic_optimizer=keras.optimizers.SGD(0.5))
     before = [np.array(w) for w in model.get_weights()]
     logs = _fit_steps(model, batch, 1)
     deltas = [np.array(w) - b for w, b in zip(model.get_weights(), before)]

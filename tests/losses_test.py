@@ -18,19 +18,6 @@ def test_per_example_mse():
     np.testing.assert_allclose(_np(losses.per_example_mse(targets, predictions)), [1.0, 4.0])
 
 
-def test_fold_alpha_maps_to_half_interval():
-    u = np.array([0.0, 0.25, 0.5, 0.75, 1.0], np.float32)
-    np.testing.assert_allclose(_np(losses.fold_alpha(u)), [0.0, 0.25, 0.5, 0.25, 0.0])
-
-
-def test_mix_latents_pairs_with_reversed_batch():
-    z = np.arange(3, dtype=np.float32).reshape(3, 1, 1, 1)  # 0, 1, 2
-    alpha = np.array([0.0, 0.5, 0.25], np.float32).reshape(3, 1, 1, 1)
-    mixed = _np(losses.mix_latents(z, alpha)).ravel()
-    # i=0 mixes with 2 (alpha 0 -> all partner), i=1 with itself, i=2 with 0.
-    np.testing.assert_allclose(mixed, [2.0, 1.0, 0.25 * 2 + 0.75 * 0])
-
-
 def test_acai_losses():
     total, regression, regulariser = losses.acai_critic_loss(
         np.array([0.3, 0.1], np.float32), np.array([0.1, 0.1], np.float32),

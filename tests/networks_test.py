@@ -65,5 +65,24 @@ def test_box_downscale_and_nearest_upscale():
     assert len(ups) == 3 and all(l.interpolation == "nearest" for l in ups)
 
 
+def test_seeded_networks_are_a_function_of_the_seed_alone():
+    def weights(seed):
+        return [w.copy() for w in networks.make_encoder(32, 1, 4, 2, 3, seed=seed).get_weights()]
+
+    first, again, other = weights(7), weights(7), weights(8)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert all(not np.array_equal(a, b) for a, b in zip(first[::2], other[::2]))  # kernels
+    # Every layer draws its own numbers: no two same-shaped kernels are equal.
+    kernels = [w for w in first if w.ndim == 4]
+    assert len({k.tobytes() for k in kernels}) == len(kernels)
+
+
+def test_layer_seeds_differ_by_path_and_seed():
+    seeds = {networks.layer_seed(s, p) for s in (0, 1) for p in ("encoder/in", "decoder/in")}
+    assert len(seeds) == 4 and all(0 <= s < 2**31 for s in seeds)
+    assert networks.layer_seed(None, "encoder/in") is None
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from acai_tf import losses, model_hparams
-from acai_tf.models import base, registry
+from acai_tf.models import base, global_batch, registry
 
 
 @keras.saving.register_keras_serializable(package="acai_tf")
@@ -24,14 +24,14 @@ class Baseline(base.Autoencoder):
         """Hook for variants that perturb the input before encoding; identity here."""
         return images
 
-    def autoencoder_update(self, images):
+    def update_networks(self, images):
         variables = self.autoencoder_variables
         inputs = self.corrupt_images(images)
         with tf.GradientTape() as tape:
             latents = self.encoder(inputs, training=True)
             reconstructions = self.decoder(self.corrupt_latents(latents), training=True)
             reconstruction = losses.per_example_mse(images, reconstructions)
-        self.apply_gradients(self.optimizer, tape, reconstruction, variables)
+        global_batch.apply_mean_gradient(self.optimizer, tape, reconstruction, variables)
         # The classifier always sees clean latents, as in the reference.
         features = self.classifier_features(images, latents if inputs is images else None)
         return features, {"losses/reconstruction": reconstruction}

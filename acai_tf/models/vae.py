@@ -15,8 +15,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from acai_tf import losses, model_hparams
-from acai_tf.models import base, registry
+from acai_tf import losses, model_hparams, networks
+from acai_tf.models import base, global_batch, registry
 
 _EPSILON_SALT = 4
 
@@ -31,8 +31,8 @@ class VAE(base.Autoencoder):
 
     def build_extra_layers(self):
         dim = self.latent_dim
-        self.mean_head = keras.layers.Dense(dim, name="latent_mean")
-        self.log_variance_head = keras.layers.Dense(dim, name="latent_log_variance")
+        self.mean_head = networks.dense(dim, "latent_mean", self.seed)
+        self.log_variance_head = networks.dense(dim, "latent_log_variance", self.seed)
         self.mean_head.build((None, dim))
         self.log_variance_head.build((None, dim))
         self.sample_seed = keras.random.SeedGenerator(self.seed, name="sample_seed")
@@ -64,7 +64,7 @@ class VAE(base.Autoencoder):
     def classifier_features(self, images, latents=None):
         return ops.reshape(self.encoder(images), (ops.shape(images)[0], -1))
 
-    def autoencoder_update(self, images):
+    def update_networks(self, images):
         variables = self.autoencoder_variables
         noise = self.draw(tf.random.stateless_normal, tf.shape(images)[0], (self.latent_dim,),
                           _EPSILON_SALT)
@@ -75,7 +75,7 @@ class VAE(base.Autoencoder):
             log_likelihood = losses.bernoulli_log_likelihood(images, logits)
             kl = losses.gaussian_kl(mean, log_variance)
             loss = -(log_likelihood - self.hp.beta * kl)
-        self.apply_gradients(self.optimizer, tape, loss, variables)
+        global_batch.apply_mean_gradient(self.optimizer, tape, loss, variables)
         reconstruction = losses.per_example_mse(images, 2.0 * ops.sigmoid(logits) - 1.0)
         logs = {"losses/reconstruction": reconstruction, "losses/kl": kl,
                 "losses/log_likelihood": log_likelihood, "losses/elbo": log_likelihood - kl}

@@ -17,8 +17,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from acai_tf import layers, losses, model_hparams
-from acai_tf.models import base, registry
+from acai_tf import losses, model_hparams, networks
+from acai_tf.models import base, global_batch, registry, vector_quantizer
 
 
 @keras.saving.register_keras_serializable(package="acai_tf")
@@ -31,24 +31,20 @@ class VQVAE(base.Autoencoder):
 
     def build_extra_layers(self):
         dim, count = self.latent_dim, self.hp.num_latents
-        self.project = keras.layers.Dense(dim * count, name="project")
+        self.project = networks.dense(dim * count, "project", self.seed)
         self.project.build((None, dim))
-        self.quantizer = layers.VectorQuantizer(2 ** self.hp.z_log_size, dim,
-                                                self.hp.decay, self.hp.epsilon,
-                                                name="quantizer")
-        self.expand = keras.layers.Dense(self.hp.filter_size, name="expand")
+        self.quantizer = vector_quantizer.VectorQuantizer(
+            2 ** self.hp.z_log_size, dim, self.hp.decay, self.hp.epsilon,
+            seed=networks.layer_seed(self.seed, "quantizer"), name="quantizer")
+        self.expand = networks.dense(self.hp.filter_size, "expand", self.seed)
         self.expand.build((None, dim * count))
-        self.restore = keras.layers.Dense(dim, name="restore")
+        self.restore = networks.dense(dim, "restore", self.seed)
         self.restore.build((None, self.hp.filter_size))
 
     @property
     def autoencoder_variables(self):
         return (super().autoencoder_variables + self.project.trainable_variables
                 + self.expand.trainable_variables + self.restore.trainable_variables)
-
-    @property
-    def classifier_feature_dim(self):
-        return self.latent_dim
 
     def bottleneck(self, latents):
         """Latents [B, w, w, c] -> (MLP output [B, D], vectors [B, N, D], codes, one-hot)."""
@@ -69,7 +65,7 @@ class VQVAE(base.Autoencoder):
             latents = self.encode(images)
         return self.bottleneck(latents)[0]
 
-    def autoencoder_update(self, images):
+    def update_networks(self, images):
         variables = self.autoencoder_variables
         with tf.GradientTape() as tape:
             latents = self.encoder(images, training=True)
@@ -79,7 +75,7 @@ class VQVAE(base.Autoencoder):
             reconstruction = losses.per_example_mse(images, reconstructions)
             commitment = losses.vq_commitment_loss(vectors, codes)
             loss = reconstruction + self.hp.beta * commitment
-        self.apply_gradients(self.optimizer, tape, loss, variables)
+        global_batch.apply_mean_gradient(self.optimizer, tape, loss, variables)
         # EMA statistics of the whole global batch, so every replica applies the same update.
         flat_hot = ops.reshape(one_hot, (-1, self.quantizer.num_codes))
         flat_vectors = ops.reshape(vectors, (-1, self.latent_dim))

@@ -28,8 +28,8 @@ import tempfile
 
 import tensorflow as tf
 
+from acai_tf import latent_mixing
 from acai_tf.config import ExperimentConfig
-from acai_tf.models.base import spherical_mix
 
 SIGNATURE_KEYS = ("serving_default", "encode", "decode", "reconstruct", "interpolate")
 MAX_STEPS = 256  # Bounds the decoder work of one interpolate request (B * steps images).
@@ -46,26 +46,6 @@ def _checked(tensor: tf.Tensor, spec: tf.TensorSpec) -> tf.Tensor:
     if spec.dtype.is_floating:
         tensor = tf.debugging.check_numerics(tensor, f"{spec.name} must be finite (no NaN or Inf)")
     return tensor
-
-
-def interpolate_latents(z_a: tf.Tensor, z_b: tf.Tensor, steps: tf.Tensor,
-                        spherical: tf.Tensor) -> tf.Tensor:
-    """`acai_tf.models.interpolate_latents` with the steps and the method as tensors.
-
-    Args:
-        z_a, z_b: [B, w, w, c] latent maps.
-        steps: int32 scalar >= 2, interpolants per pair with the endpoints.
-        spherical: bool scalar; False means linear.
-
-    Returns:
-        [B * steps, w, w, c]: the interpolants of pair 0, then pair 1, ...
-    """
-    dim = z_a.shape[1] * z_a.shape[2] * z_a.shape[3]
-    flat_a, flat_b = tf.reshape(z_a, [-1, 1, dim]), tf.reshape(z_b, [-1, 1, dim])
-    t = tf.reshape(tf.linspace(0.0, 1.0, steps), [1, -1, 1])
-    mixed = tf.cond(spherical, lambda: spherical_mix(flat_a, flat_b, t),
-                    lambda: flat_a * (1.0 - t) + flat_b * t)
-    return tf.reshape(mixed, [-1, *z_a.shape[1:]])
 
 
 def input_specs(model_config) -> dict[str, dict[str, tf.TensorSpec]]:
@@ -150,7 +130,8 @@ def make_signatures(model) -> dict[str, tf.types.experimental.PolymorphicFunctio
                                          tf.identity(steps))
         # Two encoder calls, as the model's own `interpolate` (a VAE draws two samples).
         z_a, z_b = model.encode(images_a), model.encode(images_b)
-        decoded = model.decode(interpolate_latents(z_a, z_b, steps, spherical))
+        mixed = latent_mixing.interpolate_latents(z_a, z_b, steps, spherical)
+        decoded = model.decode(tf.reshape(mixed, [-1, *latent_shape]))
         return {"images": tf.reshape(decoded, [-1, steps, *image_shape])}
 
     return {"serving_default": encode, "encode": encode, "decode": decode,

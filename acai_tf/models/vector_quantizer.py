@@ -1,4 +1,4 @@
-"""Serializable custom layers: the VQ-VAE's vector quantiser with an EMA codebook."""
+"""The VQ-VAE's vector quantiser: nearest-code lookup with an EMA-updated codebook."""
 
 from __future__ import annotations
 
@@ -15,16 +15,16 @@ class VectorQuantizer(keras.layers.Layer):
     The codebook is not trained by gradients: `ema_update` moves it towards the mean of the
     vectors assigned to each code (decay 0.999, Laplace smoothing epsilon 1e-5 on the counts).
     It starts uniform on +-sqrt(3 / K) (TF1's uniform_unit_scaling on a [1, K, D] variable) and
-    the EMA code sums start equal to it, with zero counts.
+    the EMA code sums start equal to it, with zero counts. `seed` fixes the initial codebook.
     """
 
     def __init__(self, num_codes: int, code_dim: int, decay: float = 0.999,
-                 epsilon: float = 1e-5, **kwargs):
+                 epsilon: float = 1e-5, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.num_codes, self.code_dim = num_codes, code_dim
-        self.decay, self.epsilon = decay, epsilon
+        self.decay, self.epsilon, self.seed = decay, epsilon, seed
         limit = math.sqrt(3.0 / num_codes)
-        init = keras.initializers.RandomUniform(-limit, limit)
+        init = keras.initializers.RandomUniform(-limit, limit, seed=seed)
         # Identical on every replica after all-reduced statistics; the first replica's write wins.
         sync = dict(trainable=False, aggregation="only_first_replica")
         self.codebook = self.add_weight(shape=(num_codes, code_dim), initializer=init,
@@ -63,4 +63,4 @@ class VectorQuantizer(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_codes": self.num_codes, "code_dim": self.code_dim,
-                "decay": self.decay, "epsilon": self.epsilon}
+                "decay": self.decay, "epsilon": self.epsilon, "seed": self.seed}
