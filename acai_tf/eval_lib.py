@@ -241,7 +241,7 @@ class _Runner:
 
     def lines(self) -> dict[str, float]:
         # Imported here so that the lines metrics are loaded only where they apply.
-        from acai_tf.evaluation import interpolation  # pylint: disable=import-outside-toplevel
+        from acai_tf.lines import metric as interpolation  # pylint: disable=import-outside-toplevel
 
         count = self.options.lines_pairs
         images = self.test_images(2 * count)

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from acai_tf import datasets, image_grids
 from acai_tf.config import ExperimentConfig
-from acai_tf.evaluation import interpolation
+from acai_tf.lines import metric as interpolation
 
 # Datasets whose images are the lines of `acai_tf.lines`, which the lines metrics understand.
 LINE_METRIC_DATASETS = frozenset({"lines32"})

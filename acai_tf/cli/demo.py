@@ -31,7 +31,7 @@ from acai_tf import fast_conv, figures, report_evals, train_lib
 from acai_tf import workdir as workdir_lib
 from acai_tf.cli import runner
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
-from acai_tf.evaluation import interpolation
+from acai_tf.lines import metric as interpolation
 from acai_tf.serving import export_lib
 
 LEARNING_RATE = 5e-4  # The paper's 1e-4 stays on the early plateau for ~100 kimg.

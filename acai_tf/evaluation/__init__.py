@@ -1,1 +1,1 @@
-"""Evaluation of trained autoencoders: interpolation quality on the lines32 benchmark."""
+"""Evaluation of trained autoencoders."""
