@@ -30,11 +30,11 @@ import tensorflow as tf
 
 from acai_tf import atomic_write
 from acai_tf import callbacks as callbacks_lib
-from acai_tf import datasets, distribute, fast_conv, machine, models, report_evals
+from acai_tf import datasets, distribute, fast_conv, machine, models
 from acai_tf import workdir as workdir_lib
 from acai_tf.callbacks import LossExplosionError, NonFiniteLossError
 from acai_tf.config import ConfigError, ExperimentConfig
-from acai_tf.report_evals import EvalSettings
+from acai_tf.evaluation.training_eval import EvalSettings, TrainingEvaluations
 from acai_tf.workdir import WorkdirError
 
 __all__ = ["EvalSettings", "LossExplosionError", "NonFiniteLossError", "RESUMABLE_FIELDS",
@@ -215,7 +215,7 @@ def _train(config: ExperimentConfig, workdir: str, strategy: tf.distribute.Strat
         log(f"{'resuming' if step else 'training'} {config.model.name} on "
             f"{train_config.dataset} in {workdir} from step {step} to {total} "
             f"({strategy.num_replicas_in_sync} replica(s), {type(strategy).__name__})")
-    evaluator = (report_evals.ReportEvaluator(model, config, eval_settings)
+    evaluator = (TrainingEvaluations(model, config, eval_settings)
                  if eval_settings is not None and chief else None)
     report = callbacks_lib.Report(evaluator, workdir, train_config.batch, total, chief,
                                   log=log)
