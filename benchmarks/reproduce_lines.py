@@ -152,7 +152,8 @@ def reproduce(out_dir: str, *, models: Sequence[str] = MODELS, seeds: Sequence[i
 def paper_layout(table: dict[str, Any]) -> dict[str, Any]:
     """One row per metric, all models side by side (VQ-VAE's 256-d latent joins the 64-d row).
 
-    paper_tables.build_table keys rows by latent dim too; the paper's Table 1 has one row per metric.
+    paper_tables.build_table keys rows by latent dim too; the paper's Table 1 has one row per
+    metric.
     """
     latents: dict[str, int] = {}
     merged: dict[tuple[str, str], dict] = {}

@@ -109,9 +109,10 @@ def test_evaluate_lines32_runs_the_benchmark(tmp_path):
 
 
 def test_older_checkpoint_by_path(mnist_run):
-    results = checkpoint_eval.evaluate(mnist_run, checkpoint=os.path.join(mnist_run, "ckpt", "ckpt-20"),
-                                options=checkpoint_eval.EvalOptions(parts=("lines",), figure_rows=1),
-                                log=lambda line: None)
+    results = checkpoint_eval.evaluate(
+        mnist_run, checkpoint=os.path.join(mnist_run, "ckpt", "ckpt-20"),
+        options=checkpoint_eval.EvalOptions(parts=("lines",), figure_rows=1),
+        log=lambda line: None)
     # lines does not apply to MNIST: only the figure is made.
     assert results["step"] == 20 and results["checkpoint"] == os.path.join("ckpt", "ckpt-20")
     assert results["classifier"] is None and results["clustering"] is None
@@ -136,7 +137,8 @@ def test_bad_workdirs_raise_one_line_errors(tmp_path, mnist_data_dir):
 
 def test_unprepared_dataset_and_unknown_part(mnist_run, tmp_path):
     with pytest.raises(datasets.DatasetNotPreparedError, match="prepare_data"):
-        checkpoint_eval.evaluate(mnist_run, options=checkpoint_eval.EvalOptions(data_dir=str(tmp_path)))
+        checkpoint_eval.evaluate(mnist_run,
+                                 options=checkpoint_eval.EvalOptions(data_dir=str(tmp_path)))
     with pytest.raises(ConfigError, match="unknown evaluation"):
         checkpoint_eval.evaluate(mnist_run, options=checkpoint_eval.EvalOptions(parts=("speed",)))
 

@@ -81,7 +81,8 @@ def test_classifier_and_clustering_rows_by_dataset_and_latent_dim(tmp_path, fake
 
 def test_nan_metric_shows_as_nan_but_an_unmeasured_one_is_left_out(tmp_path, fake_run):
     runs = [run_records.load_run(fake_run(tmp_path, "a", results=lines_results(0.002, None))),
-            run_records.load_run(fake_run(tmp_path, "b", seed=1, results=lines_results(0.004, 0.2)))]
+            run_records.load_run(fake_run(tmp_path, "b", seed=1,
+                                          results=lines_results(0.004, 0.2)))]
     table = paper_tables.build_table("table1_lines", runs)
     assert "| lines32 | 64 | Mean smoothness | nan ± nan |" in paper_tables.to_markdown(table)
     assert paper_tables.build_table("table2_probe", runs) is None   # lines runs have no probe

@@ -22,7 +22,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from acai_tf.datasets.preprocessing import IMAGE_SIZE, Transform, fit_to_32
+from acai_tf.datasets.preprocessing import Transform, fit_to_32
 from acai_tf.errors import UserError
 
 # The reference shuffles with a 1024-example buffer; a larger one decorrelates consecutive

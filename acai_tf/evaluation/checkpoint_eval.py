@@ -27,6 +27,7 @@ import tensorflow as tf
 from acai_tf import datasets, images, strict_json
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError
+from acai_tf.datasets import DatasetInfo
 from acai_tf.evaluation import protocols, results as results_lib, suite
 from acai_tf.evaluation.runner import ModelRunner
 from acai_tf.workdir import WorkdirError
@@ -152,7 +153,8 @@ def evaluate(workdir: str, *, checkpoint: str | None = None,
     return results
 
 
-def _lines(runner: ModelRunner, info, data_dir: str | None, o: EvalOptions) -> dict[str, float]:
+def _lines(runner: ModelRunner, info: DatasetInfo, data_dir: str | None,
+           o: EvalOptions) -> dict[str, float]:
     test_images = protocols.first_test_images(info, data_dir, o.seed, 2 * o.lines_pairs)
     if len(test_images) < 2 * o.lines_pairs:
         raise ConfigError(f"lines benchmark needs {2 * o.lines_pairs} test images, the test set "
@@ -161,7 +163,8 @@ def _lines(runner: ModelRunner, info, data_dir: str | None, o: EvalOptions) -> d
         runner, test_images, o.lines_pairs, o.lines_steps, max(1, o.batch_size // o.lines_steps)))
 
 
-def _figure(runner: ModelRunner, info, data_dir: str | None, o: EvalOptions) -> np.ndarray:
+def _figure(runner: ModelRunner, info: DatasetInfo, data_dir: str | None,
+            o: EvalOptions) -> np.ndarray:
     # Lines: the rows are the first benchmark pairs (A = line i, B = line i + lines_pairs).
     offset = o.lines_pairs if info.has_lines_metric else o.figure_rows
     return protocols.interpolation_figure(

@@ -35,10 +35,10 @@ def first_test_images(info: DatasetInfo, data_dir: str | None, seed: int,
     return np.stack([example["image"] for example in test.take(count).as_numpy_iterator()])
 
 
-def wrapped(images_: np.ndarray, count: int) -> np.ndarray:
-    """images_ repeated from the start up to `count` images (a small "folder:" test set), so
-    that every grid row and figure row has its images."""
-    return np.resize(images_, (count,) + images_.shape[1:])
+def wrapped(test_images: np.ndarray, count: int) -> np.ndarray:
+    """test_images [N, S, S, C] repeated from the start up to `count` images (a small "folder:"
+    test set), so that every grid row and figure row has its images."""
+    return np.resize(test_images, (count,) + test_images.shape[1:])
 
 
 def lines_interpolations(runner: ModelRunner, test_images: np.ndarray, pairs: int, steps: int,
