@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from acai_tf import explosion, image_grids, metrics_log, workdir as workdir_lib
+from acai_tf import explosion, images, metrics_log, workdir as workdir_lib
 from acai_tf.errors import UserError
 
 
@@ -140,7 +140,8 @@ class Report(keras.callbacks.Callback):
     """End-of-period reporting: scalars, evaluations, image grids, one console line.
 
     Args:
-        evaluator: a `report_evals.ReportEvaluator` (or None for no evaluations or grids).
+        evaluator: an `evaluation.training_eval.TrainingEvaluations` (or None for no
+            evaluations or grids).
         workdir: the run's workdir (TensorBoard under tb/train, PNGs under images/, one line
             per report in metrics.jsonl).
         batch, total_steps: the global batch and the run's length in steps.
@@ -192,16 +193,17 @@ class Report(keras.callbacks.Callback):
                      f"{format_duration(left)} left | {values}")
 
     def _write(self, step: int, kimg: float, scalars: dict, grids: dict) -> None:
+        pictures = {name: images.to_uint8(grid) for name, grid in grids.items()}
         with self.writer.as_default(step=step):
             for key, value in scalars.items():
                 tf.summary.scalar(key, value)
-            for name, grid in grids.items():
-                tf.summary.image(f"images/{name}", image_grids.to_uint8(grid)[None])
+            for name, picture in pictures.items():
+                tf.summary.image(f"images/{name}", picture[None])
         self.writer.flush()
         metrics_log.append(self.workdir, step, kimg, scalars)
         images_dir = os.path.join(self.workdir, workdir_lib.IMAGES_DIR)
-        for name, grid in grids.items():
-            image_grids.write_png(os.path.join(images_dir, image_grids.png_name(name, kimg)), grid)
+        for name, picture in pictures.items():
+            images.write_png(os.path.join(images_dir, images.png_name(name, kimg)), picture)
 
     def on_train_end(self, logs=None):
         self.close()

@@ -17,6 +17,8 @@ import math
 import os
 from typing import Mapping
 
+from acai_tf.strict_json import finite_or_none
+
 FILENAME = "metrics.jsonl"
 
 
@@ -27,7 +29,7 @@ def path(workdir: str) -> str:
 def append(workdir: str, step: int, kimg: float, scalars: Mapping[str, float]) -> None:
     """Appends one report's line (flushed and synced, so a reader sees whole lines)."""
     record = {"step": int(step), "kimg": float(kimg)}
-    record.update({key: _finite_or_none(float(value)) for key, value in sorted(scalars.items())
+    record.update({key: finite_or_none(float(value)) for key, value in sorted(scalars.items())
                    if key not in record})
     os.makedirs(workdir, exist_ok=True)
     with open(path(workdir), "a", encoding="utf-8") as f:
@@ -59,7 +61,3 @@ def read(workdir: str) -> list[dict[str, float]]:
 def series(records: list[dict[str, float]], key: str) -> list[float]:
     """The values of `key` in step order, over the reports that logged it."""
     return [record[key] for record in records if key in record]
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None

@@ -30,12 +30,11 @@ import tensorflow as tf
 
 from acai_tf import atomic_write
 from acai_tf import callbacks as callbacks_lib
-from acai_tf import datasets, distribute, fast_conv, machine, models, report_evals
-from acai_tf import tensorboard_hparams
+from acai_tf import datasets, distribute, fast_conv, machine, models, tensorboard_hparams
 from acai_tf import workdir as workdir_lib
 from acai_tf.callbacks import LossExplosionError, NonFiniteLossError
 from acai_tf.config import ConfigError, ExperimentConfig
-from acai_tf.report_evals import EvalSettings
+from acai_tf.evaluation.training_eval import EvalSettings, TrainingEvaluations
 from acai_tf.workdir import WorkdirError
 
 __all__ = ["EvalSettings", "LossExplosionError", "NonFiniteLossError", "RESUMABLE_FIELDS",
@@ -220,7 +219,7 @@ def _train(config: ExperimentConfig, workdir: str, strategy: tf.distribute.Strat
         tensorboard_hparams.write_session(
             os.path.join(workdir, workdir_lib.TENSORBOARD_DIR, "train"), config,
             trial_id=os.path.abspath(workdir))
-    evaluator = (report_evals.ReportEvaluator(model, config, eval_settings)
+    evaluator = (TrainingEvaluations(model, config, eval_settings)
                  if eval_settings is not None and chief else None)
     report = callbacks_lib.Report(evaluator, workdir, train_config.batch, total, chief,
                                   log=log)

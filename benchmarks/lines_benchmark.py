@@ -17,16 +17,16 @@ import time
 
 def time_metrics(repeats: int) -> tuple[float, float]:
     """Seconds of line_metrics on 256 x 16 images: (first call with bank build, median later)."""
-    from acai_tf.evaluation import interpolation
+    from acai_tf.lines import metric, reference
 
-    images = interpolation.reference_interpolations("blend", seed=0)
+    images = reference.reference_interpolations("blend", seed=0)
     start = time.perf_counter()
-    interpolation.line_metrics(images)
+    metric.line_metrics(images)
     first = time.perf_counter() - start
     later = []
     for _ in range(repeats):
         start = time.perf_counter()
-        interpolation.line_metrics(images)
+        metric.line_metrics(images)
         later.append(time.perf_counter() - start)
     return first, statistics.median(later)
 
@@ -46,7 +46,7 @@ def time_renderer(seconds: float) -> float:
 
 def time_train_stream(batch_size: int, seconds: float, warmup_batches: int = 100) -> float:
     """Images per second delivered by the lines32 train stream, after warm-up."""
-    from acai_tf.datasets import lines32
+    from acai_tf.lines import dataset as lines32
 
     iterator = iter(lines32.train_stream(batch_size=batch_size, seed=0))
     for _ in range(warmup_batches):

@@ -10,10 +10,10 @@ latent); --train_kimg, --report_kimg, --depth and --latent override the flagfile
 logs the lines benchmark (eval/mean_distance, eval/mean_smoothness). Rerunning the command
 resumes unfinished runs (a larger --train_kimg continues finished ones) and skips finished ones.
 
-The table follows the paper's protocol (acai_tf.report, table1_lines_training): per run the
+The table follows the paper's protocol (acai_tf.paper_tables, table1_lines_training): per run the
 median of the last --last_n training-time evaluations, then mean ± std over the seeds (np.std,
 ddof 0), distance x10^3, columns in the paper's order; the final checkpoints, evaluated on the
-same test pairs (acai_tf.eval_lib), give a second table and the figure. Written to
+same test pairs (acai_tf.evaluation.checkpoint_eval), give a second table and the figure. Written to
 --results_dir (default OUT): lines_table.md (with the budget, seeds and machine in its header),
 lines_table.csv, lines_figure.png and lines_reproduction.json. Bad input: one line
 `error: ...`, exit status 1, before any training.
@@ -21,11 +21,7 @@ lines_table.csv, lines_figure.png and lines_reproduction.json. Bad input: one li
 
 from __future__ import annotations
 
-import csv
 import gc
-import io
-import json
-import math
 import os
 import shlex
 import sys
@@ -47,18 +43,20 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from acai_tf import eval_lib, figures, machine, report, train_lib
+from acai_tf import images, machine, paper_tables, run_records, strict_json, text_tables
+from acai_tf import train_lib
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError, ExperimentConfig
 from acai_tf.errors import UserError
-from acai_tf.report_evals import EvalSettings
+from acai_tf.evaluation import checkpoint_eval, results as results_lib
+from acai_tf.evaluation.training_eval import EvalSettings
 from acai_tf.cli import flag_defs, runner
 
 MODELS = ("baseline", "dropout", "denoising", "vae", "aae", "vqvae", "acai")  # paper order
 FLAGFILE = os.path.join(_ROOT, "flags", "runs", "lines32_{}.flags")
 TABLES = {"training": "table1_lines_training", "checkpoint": "table1_lines"}
-# The figure's pairs: fewer rows than eval_lib's default keep seven stacked blocks readable.
-EVAL_OPTIONS = eval_lib.EvalOptions(parts=("lines",), figure_rows=4)
+# The figure's pairs: fewer rows than checkpoint_eval's default keep seven stacked blocks readable.
+EVAL_OPTIONS = checkpoint_eval.EvalOptions(parts=("lines",), figure_rows=4)
 
 
 def run_config(model: str, seed: int, overrides: dict[str, Any]) -> ExperimentConfig:
@@ -79,7 +77,7 @@ def run_config(model: str, seed: int, overrides: dict[str, Any]) -> ExperimentCo
 def reproduce(out_dir: str, *, models: Sequence[str] = MODELS, seeds: Sequence[int] = (0, 1, 2),
               last_n: int = 20, overrides: dict[str, Any] | None = None,
               results_dir: str | None = None, eval_settings: EvalSettings = EvalSettings(),
-              eval_options: eval_lib.EvalOptions = EVAL_OPTIONS, command: str = "",
+              eval_options: checkpoint_eval.EvalOptions = EVAL_OPTIONS, command: str = "",
               log: Callable[[str], None] = print) -> dict[str, str]:
     """Trains (or resumes) every run, then writes the tables and the figure.
 
@@ -116,14 +114,14 @@ def reproduce(out_dir: str, *, models: Sequence[str] = MODELS, seeds: Sequence[i
         train_lib.train(config, workdir, eval_settings=eval_settings, log=prefixed)
         _release_memory()
         if _needs_evaluation(workdir):
-            eval_lib.evaluate(workdir, options=eval_options, log=prefixed)
+            checkpoint_eval.evaluate(workdir, options=eval_options, log=prefixed)
             _release_memory()
-    loaded = report.collect_runs([workdir for workdir, _ in runs], last_n=last_n)
-    for warning in report.group_warnings(loaded):
+    loaded = run_records.collect_runs([workdir for workdir, _ in runs], last_n=last_n)
+    for warning in run_records.group_warnings(loaded):
         log(f"warning: {warning}")
-    tables = {protocol: report.build_table(name, loaded) for protocol, name in TABLES.items()}
+    tables = {protocol: paper_tables.build_table(name, loaded) for protocol, name in TABLES.items()}
     if None in tables.values():
-        raise report.ReportError("the runs hold no lines evaluations to tabulate")
+        raise run_records.ReportError("the runs hold no lines evaluations to tabulate")
     tables = {protocol: paper_layout(table) for protocol, table in tables.items()}
     train = runs[0][1].train
     reports = -(-train.total_steps // train.steps_per_report)  # evaluations per run
@@ -133,26 +131,29 @@ def reproduce(out_dir: str, *, models: Sequence[str] = MODELS, seeds: Sequence[i
         ("markdown", "table.md"), ("csv", "table.csv"), ("figure", "figure.png"),
         ("json", "reproduction.json"))}
     figure, caption = _figure(loaded)
-    figures.write_png(paths["figure"], figure)
-    sections = [report.to_markdown(table) for table in tables.values()]
-    _write(paths["markdown"], "\n".join(
+    images.write_png(paths["figure"], figure)
+    sections = [paper_tables.to_markdown(table) for table in tables.values()]
+    paper_tables.write_text(paths["markdown"], "\n".join(
         [_header(loaded, train, reports, last_n, seeds, command), *sections, caption]))
-    _write(paths["csv"], to_csv(tables))
+    paper_tables.write_text(paths["csv"], to_csv(tables))
     budget = {key: value for key, value in train.to_dict().items() if key != "seed"}
-    _write(paths["json"], _strict_json({
+    record = {
         "command": command, "machine": machine.describe(), "train": budget,
         "reports_per_run": reports, "last_n": last_n, "seeds": list(seeds),
         "wall_time_s": time.monotonic() - start,
         "runs": [{"workdir": run.workdir, "model": run.key[1], "latent_dim": run.key[2],
                   "seed": run.config["train"]["seed"], "training_medians": run.training,
-                  "checkpoint": (run.results or {}).get("lines")} for run in loaded]}))
+                  "checkpoint": (run.results or {}).get("lines")} for run in loaded]}
+    # NaN (an undefined smoothness) as null, which strict readers accept.
+    paper_tables.write_text(paths["json"], strict_json.dumps(record, indent=2) + "\n")
     return paths
 
 
 def paper_layout(table: dict[str, Any]) -> dict[str, Any]:
     """One row per metric, all models side by side (VQ-VAE's 256-d latent joins the 64-d row).
 
-    report.build_table keys rows by latent dim too; the paper's Table 1 has one row per metric.
+    paper_tables.build_table keys rows by latent dim too; the paper's Table 1 has one row per
+    metric.
     """
     latents: dict[str, int] = {}
     merged: dict[tuple[str, str], dict] = {}
@@ -160,7 +161,7 @@ def paper_layout(table: dict[str, Any]) -> dict[str, Any]:
         merged.setdefault((dataset, label), {}).update(cells)
         latents.update({model: latent for model in cells})
     common = max(set(latents.values()), key=list(latents.values()).count)
-    others = ", ".join(f"{report.DISPLAY_NAMES.get(m, m)} {d}" for m, d in latents.items()
+    others = ", ".join(f"{paper_tables.display_name(m)} {d}" for m, d in latents.items()
                        if d != common)
     label = f"{common} ({others})" if others else str(common)
     rows = [(dataset, label, metric, cells) for (dataset, metric), cells in merged.items()]
@@ -170,20 +171,15 @@ def paper_layout(table: dict[str, Any]) -> dict[str, Any]:
 def to_csv(tables: dict[str, dict[str, Any]]) -> str:
     """Long format, models in the paper's order: protocol, metric, model, latent_dim, mean, std,
     runs (distance x10^3 as in the table)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["protocol", "metric", "model", "latent_dim", "mean", "std", "runs"])
-    for protocol, table in tables.items():
-        for _, _, metric, cells in table["rows"]:
-            for model in table["columns"]:
-                if model in cells:
-                    writer.writerow([protocol, metric, model, table["latents"][model],
-                                     *(repr(value) for value in cells[model][:2]),
-                                     cells[model][2]])
-    return out.getvalue()
+    return text_tables.csv_text(
+        ["protocol", "metric", "model", "latent_dim", "mean", "std", "runs"],
+        [[protocol, metric, model, table["latents"][model],
+          *(repr(value) for value in cells[model][:2]), cells[model][2]]
+         for protocol, table in tables.items() for _, _, metric, cells in table["rows"]
+         for model in table["columns"] if model in cells])
 
 
-def _header(runs: Sequence[report.Run], train: Any, reports: int, last_n: int,
+def _header(runs: Sequence[run_records.Run], train: Any, reports: int, last_n: int,
             seeds: Sequence[int], command: str) -> str:
     networks: dict[str, list[str]] = {}
     for run in runs:
@@ -191,7 +187,7 @@ def _header(runs: Sequence[report.Run], train: Any, reports: int, last_n: int,
         key = (f"depth {model['depth']}, latent {model['latent']}×{model['latent_width']}×"
                f"{model['latent_width']} = {run.key[2]}")
         names = networks.setdefault(key, [])
-        display = report.DISPLAY_NAMES.get(run.key[1], run.key[1])
+        display = paper_tables.display_name(run.key[1])
         names += [display] if display not in names else []
     lines = [
         "# Table 1 (lines32 interpolation), reproduced", "",
@@ -211,26 +207,25 @@ def _header(runs: Sequence[report.Run], train: Any, reports: int, last_n: int,
     return "\n".join(lines) + "\n"
 
 
-def _figure(runs: Sequence[report.Run]) -> tuple[Any, str]:
+def _figure(runs: Sequence[run_records.Run]) -> tuple[Any, str]:
     """Figure 3: each model's final-checkpoint interpolations (its lowest seed), stacked."""
     blocks = []
     for run in sorted(runs, key=lambda run: (MODELS.index(run.key[1]),
                                              run.config["train"]["seed"])):
         if blocks and blocks[-1][0] == run.key[1]:
             continue
-        label = f"{report.DISPLAY_NAMES[run.key[1]]} (seed {run.config['train']['seed']})"
-        blocks.append((run.key[1], label, figures.read_png(eval_lib.figure_path(run.workdir))))
+        label = f"{paper_tables.display_name(run.key[1])} (seed {run.config['train']['seed']})"
+        blocks.append((run.key[1], label, images.read_png(results_lib.figure_path(run.workdir))))
     caption = ("Figure (lines_figure.png): per model, rows of [input A | decoded interpolation, "
                "endpoints included | input B] from its final checkpoint, on the first "
                "benchmark pairs.\n")
-    return figures.side_by_side([(label, image) for _, label, image in blocks], per_row=1), caption
+    return images.side_by_side([(label, image) for _, label, image in blocks], per_row=1), caption
 
 
 def _needs_evaluation(workdir: str) -> bool:
     """True unless eval/results.json is of the latest checkpoint."""
     try:
-        with open(eval_lib.results_path(workdir)) as f:
-            evaluated = json.load(f).get("checkpoint")
+        evaluated = (results_lib.read(workdir) or {}).get("checkpoint")
     except (OSError, ValueError):
         return True
     latest = workdir_lib.latest_checkpoint(workdir)
@@ -242,22 +237,6 @@ def _release_memory() -> None:
 
     keras.backend.clear_session()  # seven models x seeds in one process would pile up
     gc.collect()
-
-
-def _strict_json(value: Any) -> str:
-    """JSON text with NaN (an undefined smoothness) as null, which strict readers accept."""
-    def finite(item: Any) -> Any:
-        if isinstance(item, dict):
-            return {key: finite(element) for key, element in item.items()}
-        if isinstance(item, list):
-            return [finite(element) for element in item]
-        return None if isinstance(item, float) and not math.isfinite(item) else item
-    return json.dumps(finite(value), indent=2, allow_nan=False) + "\n"
-
-
-def _write(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
 
 
 def define_flags() -> None:

@@ -170,8 +170,8 @@ def merge(old: list[dict], new: list[dict]) -> list[dict]:
 def to_markdown(results: list[dict], description: dict[str, Any]) -> str:
     """A table of images/s, one row per ROW_KEY, under a header naming the machine."""
     # pylint: disable=import-outside-toplevel
-    from acai_tf import machine, models
-    from acai_tf.report import DISPLAY_NAMES
+    from acai_tf import machine, models, text_tables
+    from acai_tf.paper_tables import display_name
 
     order = list(models.names())
     ordered = sorted(results, key=lambda r: (
@@ -185,21 +185,21 @@ def to_markdown(results: list[dict], description: dict[str, Any]) -> str:
              "kernels in that measurement (on by default on CPUs with AVX-512 VNNI/BF16; "
              "TF_ENABLE_ONEDNN_OPTS sets it). Conv gradient: the path `acai_tf.fast_conv` "
              "used. Load: the 1-minute load average when the measurement started (the "
-             "benchmark alone keeps it near 1 to 2; more means the cores were shared).", "",
-             "| Model | Config | Batch | Order | oneDNN | Conv gradient | Precision | XLA "
-             "| Images/s | Steps (warm-up) | Load |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "benchmark alone keeps it near 1 to 2; more means the cores were shared).", ""]
+    table_rows = []
     for r in ordered:
         size, colors, depth, latent, width = model_shape(r["model"], r["config"])
         config = f"{r['config']} (depth {depth}, latent {latent}×{width}×{width})"
         rate = (f"{r['images_per_second']:.1f}" if r["images_per_second"] is not None
-                else f"failed: {r.get('error', 'unknown error')}".replace("|", "\\|"))
+                else f"failed: {r.get('error', 'unknown error')}")
         onednn = {True: "on", False: "off"}.get(r.get("onednn"), "?")
-        lines.append(f"| {DISPLAY_NAMES.get(r['model'], r['model'])} | {config} | {r['batch']} "
-                     f"| {r.get('update_order') or '–'} | {onednn} "
-                     f"| {r.get('conv_gradient') or '?'} | {r.get('precision', 'float32')} "
-                     f"| {'yes' if r['xla'] else 'no'} | {rate} | {r['steps']} ({r['warmup']}) "
-                     f"| {r['load_average']} |")
+        table_rows.append([display_name(r["model"]), config, r["batch"],
+                           r.get("update_order") or "–", onednn, r.get("conv_gradient") or "?",
+                           r.get("precision", "float32"), "yes" if r["xla"] else "no", rate,
+                           f"{r['steps']} ({r['warmup']})", r["load_average"]])
+    lines += text_tables.markdown(
+        ["Model", "Config", "Batch", "Order", "oneDNN", "Conv gradient", "Precision", "XLA",
+         "Images/s", "Steps (warm-up)", "Load"], table_rows)
     return "\n".join(lines) + "\n"
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from acai_tf import atomic_write, image_grids
+from acai_tf import atomic_write, images
 
 
 def test_write_text_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -56,13 +56,13 @@ def test_concurrent_writers_of_one_path_use_distinct_temporaries(tmp_path):
     assert os.listdir(tmp_path) == ["samples_000020.0.png"]
 
 
-def test_image_grids_png_goes_through_a_unique_temporary(tmp_path, monkeypatch):
+def test_png_goes_through_a_unique_temporary(tmp_path, monkeypatch):
     seen = []
     replace = os.replace
     monkeypatch.setattr(os, "replace", lambda src, dst: (seen.append(src), replace(src, dst)))
     path = str(tmp_path / "images" / "samples_000020.0.png")
-    image_grids.write_png(path, np.zeros((4, 4, 1)))
-    image_grids.write_png(path, np.zeros((4, 4, 1)))
+    images.write_png(path, images.to_uint8(np.zeros((4, 4, 1))))
+    images.write_png(path, images.to_uint8(np.zeros((4, 4, 1))))
     assert len(set(seen)) == 2 and path + ".tmp" not in seen
     assert Image.open(path).size == (4, 4)
 

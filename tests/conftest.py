@@ -54,3 +54,53 @@ def mnist_data_dir() -> str:
         pytest.fail(f"these tests need the real MNIST archives: {missing}. Set ACAI_MNIST_DIR "
                     "to the folder holding the four original MNIST .gz files.", pytrace=False)
     return str(CACHE_DIR)
+
+
+def _fake_run(root, name, *, model="acai", dataset="lines32", latent_width=2, latent=16,
+              seed=0, depth=16, results=None, training=None, figure_value=None) -> str:
+    """A workdir with config.json and, optionally, eval/results.json, metrics.jsonl (training:
+    {tag: [(step, value)]}; a (tag, step) given twice is a step reported again, as by a
+    resumed run) and an eval/interpolation.png of one gray level."""
+    # pylint: disable=import-outside-toplevel
+    import json
+
+    import numpy as np
+
+    from acai_tf import images, metrics_log
+    from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
+    from acai_tf.evaluation import results as results_lib
+
+    workdir = os.path.join(str(root), name)
+    os.makedirs(workdir)
+    config = ExperimentConfig(
+        model=ModelConfig(name=model, latent=latent, latent_width=latent_width, depth=depth),
+        train=TrainConfig(dataset=dataset, seed=seed))
+    with open(os.path.join(workdir, "config.json"), "w", encoding="utf-8") as f:
+        f.write(config.to_json())
+    if results is not None:
+        os.makedirs(os.path.join(workdir, "eval"))
+        with open(results_lib.results_path(workdir), "w", encoding="utf-8") as f:
+            json.dump({"lines": None, "classifier": None, "clustering": None, **results}, f)
+    by_step: dict[int, dict[str, float]] = {}
+    again = []
+    for tag, points in (training or {}).items():
+        for step, value in points:
+            if tag in by_step.setdefault(step, {}):
+                again.append((step, tag, value))
+            else:
+                by_step[step][tag] = value
+    for step in sorted(by_step):
+        metrics_log.append(workdir, step, step / 64, by_step[step])
+    for step, tag, value in again:
+        by_step[step][tag] = value
+        metrics_log.append(workdir, step, step / 64, by_step[step])
+    if figure_value is not None:
+        images.write_png(results_lib.figure_path(workdir),
+                         np.full((32, 40, 1), figure_value, np.uint8))
+    return workdir
+
+
+@pytest.fixture(name="fake_run")
+def fixture_fake_run():
+    """Makes fake training workdirs for the table tests: fake_run(root, name, **fields)."""
+    return _fake_run

@@ -1,6 +1,5 @@
 """Tests for the dataset registry, on the real MNIST and on synthetic images."""
 
-import importlib.util
 import sys
 import time
 
@@ -9,7 +8,6 @@ import pytest
 import tensorflow as tf
 
 from acai_tf import datasets
-from acai_tf.datasets import tfds_images
 
 TFDS_NAMES = ("mnist32", "svhn32", "cifar10", "celeba32")
 
@@ -69,37 +67,6 @@ def test_default_data_dir_follows_the_environment(monkeypatch, tmp_path):
         datasets.check_prepared("mnist32")
 
 
-# Preprocessing, on synthetic images
-
-
-def test_pad_to_32_centres_on_minus_one():
-    image = tf.fill([28, 28, 1], tf.constant(255, tf.uint8))
-    padded = tfds_images.pad_to_32(image).numpy()
-    assert padded.shape == (32, 32, 1) and padded.dtype == np.float32
-    np.testing.assert_array_equal(padded[2:30, 2:30], 1.0)
-    assert padded.sum() == 28 * 28 - (32 * 32 - 28 * 28)
-
-
-def test_celeba_crop_resize_keeps_the_central_crop_and_range():
-    # A bright centre (the 146x146 crop) on a dark frame: after cropping only the centre is left.
-    frame = np.zeros([218, 178, 3], np.uint8)
-    frame[36:-36, 16:-16] = 255
-    out = tfds_images.celeba_crop_resize(tf.constant(frame)).numpy()
-    assert out.shape == (32, 32, 3)
-    np.testing.assert_allclose(out, 1.0, atol=1e-6)
-    noise = np.random.default_rng(0).integers(0, 256, [218, 178, 3]).astype(np.uint8)
-    out = tfds_images.celeba_crop_resize(tf.constant(noise)).numpy()
-    assert out.min() >= -1.0 and out.max() <= 1.0
-
-
-def test_fit_to_32_resizes_large_images_by_area():
-    image = tf.constant(np.tile(np.array([[0, 255]], np.uint8), [64, 32])[..., None])
-    out = tfds_images.fit_to_32(image).numpy()
-    assert out.shape == (32, 32, 1)
-    # Each output pixel averages one black and one white column.
-    np.testing.assert_allclose(out, 0.0, atol=1e-6)
-
-
 # Real MNIST
 
 
@@ -157,11 +124,9 @@ def test_generic_tfds_path_matches_mnist32(mnist_data_dir):
     np.testing.assert_array_equal(generic["label"].numpy(), named["label"].numpy())
 
 
-# lines32, once its module exists
+# lines32 (acai_tf.lines.dataset) through the registry
 
 
-@pytest.mark.skipif(importlib.util.find_spec("acai_tf.datasets.lines32") is None,
-                    reason="acai_tf.datasets.lines32 is not written yet")
 def test_lines32_through_the_registry():
     datasets.check_prepared("lines32", "/nonexistent")
     batch = next(iter(datasets.train_stream("lines32", batch_size=16, seed=0)))
@@ -173,6 +138,8 @@ def test_lines32_through_the_registry():
     assert image.min() >= -1.0 and image.max() <= 1.0
     with pytest.raises(ValueError, match="no finite train split"):
         datasets.train_once("lines32")
+    assert datasets.get_info("lines32").has_lines_metric
+    assert not datasets.get_info("mnist32").has_lines_metric
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ import tensorflow as tf
 from absl import flags
 from PIL import Image
 
-from acai_tf import datasets, eval_lib, models
+from acai_tf import datasets, models
 from acai_tf.config import ConfigError, ModelConfig
 from acai_tf.datasets import ImageFolderError
+from acai_tf.evaluation import suite
 from acai_tf.cli import flag_defs
 
 # Not resolved: under Bazel this is the runfiles tree, which holds flags/ and acai_tf/.
@@ -81,7 +82,7 @@ def test_flat_folder_is_unlabelled_grayscale_at_64(flat):
     images, labels = _arrays(datasets.test_set(info.name, image_size=64))
     assert images.shape == (5, 64, 64, 1) and labels.tolist() == [0] * 5
     assert images.min() >= -1.0 and images.max() <= 1.0
-    assert eval_lib.skip_notes(info) == [
+    assert suite.skip_notes(info) == [
         f"note: folder:{flat} has no labels; skipping the classifier, probe and clustering "
         "evaluations"]
     datasets.check_prepared(info.name)

@@ -13,9 +13,10 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import eval_lib, figures
+from acai_tf import images
 from acai_tf.config import ConfigError
-from acai_tf.report_evals import EvalSettings
+from acai_tf.evaluation.checkpoint_eval import EvalOptions
+from acai_tf.evaluation.training_eval import EvalSettings
 from acai_tf.workdir import WorkdirError
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
@@ -26,8 +27,8 @@ SEEDS = (0, 1)
 TINY = {"train_kimg": 0.25, "report_kimg": 0.125, "depth": 4, "latent": 2}
 SMALL = {"eval_settings": EvalSettings(lines_pairs=16, accuracy_examples=64, grid_rows=2,
                                        pairs_per_row=2, grid_steps=4, samples_side=2),
-         "eval_options": eval_lib.EvalOptions(parts=("lines",), lines_pairs=16, figure_rows=2,
-                                              figure_steps=6)}
+         "eval_options": EvalOptions(parts=("lines",), lines_pairs=16, figure_rows=2,
+                                     figure_steps=6)}
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +89,10 @@ def test_csv_holds_finite_distances_for_every_model_and_protocol(reproduction):
 
 def test_figure_stacks_one_labelled_block_per_model(reproduction):
     _, paths, _ = reproduction
-    image = figures.read_png(paths["figure"])
+    image = images.read_png(paths["figure"])
     # Two rows of 32-pixel images per block, under a label band, blocks one above the other.
-    block = figures.LABEL_HEIGHT + 2 * 32
-    assert image.shape[0] == 2 * block + figures.BLOCK_GAP
+    block = images.LABEL_HEIGHT + 2 * 32
+    assert image.shape[0] == 2 * block + images.BLOCK_GAP
     assert image.shape[1] >= (6 + 2) * 32
     assert image.dtype == np.uint8
 

@@ -28,11 +28,12 @@ import time
 import numpy as np
 from absl import flags
 
-from acai_tf import fast_conv, figures, paper_runs, report_evals, train_lib
+from acai_tf import fast_conv, images, paper_runs, train_lib
 from acai_tf import workdir as workdir_lib
 from acai_tf.cli import runner
 from acai_tf.config import ExperimentConfig
-from acai_tf.evaluation import interpolation
+from acai_tf.evaluation.training_eval import TrainingEvaluations
+from acai_tf.lines import metric
 from acai_tf.serving import export_lib
 
 PAPER_RUN = paper_runs.get("lines32_acai")
@@ -104,19 +105,19 @@ def main() -> None:
 def _score(model, config: ExperimentConfig, figure_path: str) -> dict[str, dict[str, float]]:
     """Lines metrics of ACAI's and of pixel-blended interpolations between the same endpoints,
     and the figure of the first FIGURE_PAIRS of both."""
-    evaluator = report_evals.ReportEvaluator(model, config)
+    evaluator = TrainingEvaluations(model, config)
     pairs, steps = evaluator.settings.lines_pairs, evaluator.settings.lines_steps
     ends_a, ends_b = evaluator.pool[:pairs], evaluator.pool[pairs:2 * pairs]
     decoded = evaluator.lines_interpolations()
     blended = pixel_blends(ends_a, ends_b, steps)
     shown = slice(0, FIGURE_PAIRS)
-    figures.write_png(figure_path, figures.side_by_side([
+    images.write_png(figure_path, images.side_by_side([
         ("ACAI (decoded latent interpolation)",
-         figures.interpolation_figure(ends_a[shown], ends_b[shown], decoded[shown])),
-        ("Pixel blending", figures.interpolation_figure(ends_a[shown], ends_b[shown],
+         images.interpolation_figure(ends_a[shown], ends_b[shown], decoded[shown])),
+        ("Pixel blending", images.interpolation_figure(ends_a[shown], ends_b[shown],
                                                          blended[shown]))]))
-    return {"ACAI (this run)": interpolation.line_metrics(decoded),
-            "Pixel blending": interpolation.line_metrics(blended)}
+    return {"ACAI (this run)": metric.line_metrics(decoded),
+            "Pixel blending": metric.line_metrics(blended)}
 
 
 # Run in a fresh interpreter: loads the SavedModel alone, as a serving process would.

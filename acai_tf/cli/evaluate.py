@@ -7,7 +7,7 @@ Usage (`acai-evaluate` once installed, or `python -m flags.evaluate` from the re
 
 The model is rebuilt from W/config.json and its latest checkpoint (or --checkpoint). Results go
 to W/eval/results.json and W/eval/interpolation.png, and as `eval/...` scalars to W/tb/eval.
-The evaluations that apply are chosen from the dataset (see acai_tf.eval_lib). Bad input is
+The evaluations that apply are chosen from the dataset (see acai_tf.evaluation.suite). Bad input is
 reported as one line, `error: ...`, with exit status 1.
 """
 
@@ -16,11 +16,11 @@ import sys
 
 from absl import flags
 
-from acai_tf import eval_lib
 from acai_tf.cli import runner
 from acai_tf.errors import UserError
+from acai_tf.evaluation import checkpoint_eval, results as results_lib, suite
 
-_DEFAULTS = eval_lib.EvalOptions()
+_DEFAULTS = checkpoint_eval.EvalOptions()
 
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
@@ -36,7 +36,7 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
                          "Train examples encoded for the probe and K-means.", **fv)
     flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Images per model call.", **fv)
     flags.DEFINE_string("data_dir", None, "tfds data directory; default the run's.", **fv)
-    flags.DEFINE_list("parts", None, f"Evaluations to run among {', '.join(eval_lib.PARTS)} "
+    flags.DEFINE_list("parts", None, f"Evaluations to run among {', '.join(suite.PARTS)} "
                       "(default: all that apply to the dataset).", **fv)
 
 
@@ -49,17 +49,17 @@ def evaluate_from_flags(flag_values: flags.FlagValues) -> int:
         if value < 1:
             print(f"error: --{name} must be at least 1, got {value}", file=sys.stderr)
             return 1
-    options = eval_lib.EvalOptions(
+    options = checkpoint_eval.EvalOptions(
         seed=fv.seed, n_init=fv.n_init, max_train_examples=fv.max_train_examples,
         batch_size=fv.batch_size, data_dir=fv.data_dir,
         parts=tuple(fv.parts) if fv.parts else None)
     try:
-        results = eval_lib.evaluate(fv.workdir, checkpoint=fv.checkpoint, options=options)
+        results = checkpoint_eval.evaluate(fv.workdir, checkpoint=fv.checkpoint, options=options)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    metrics = {part: results[part] for part in eval_lib.PARTS if results[part] is not None}
-    print(f"wrote {eval_lib.results_path(fv.workdir)}: {json.dumps(metrics)}")
+    metrics = {part: results[part] for part in suite.PARTS if results[part] is not None}
+    print(f"wrote {results_lib.results_path(fv.workdir)}: {json.dumps(metrics)}")
     return 0
 
 

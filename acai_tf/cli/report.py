@@ -3,13 +3,14 @@
 Usage (from the repo root):
 
     python -m flags.report --workdirs='out/lines32_*' --output_dir=out/report
-    python -m flags.report --workdirs=W1,W2,W3 --output_dir=O --missing=evaluate --n_init=10
+    python -m flags.report --workdirs=W1,W2,W3 --output_dir=O --missing=skip
 
 --workdirs takes comma-separated workdirs or glob patterns (quote them). Runs are grouped by
-dataset, model and latent dim; cells are mean ± std over the runs of a group. A run without
-eval/results.json is an error unless --missing=evaluate (evaluate it first, with --n_init
-K-means restarts) or --missing=skip (use only its training-time evaluations). Bad input is
-reported as one line, `error: ...`, with exit status 1.
+dataset, model and latent dim; cells are mean ± std over the runs of a group. Only the runs'
+records are read (config.json, eval/results.json, metrics.jsonl; see acai_tf.run_records): a
+run without eval/results.json is an error naming the `evaluate` command that writes it, unless
+--missing=skip (use only its training-time evaluations). Bad input is reported as one line,
+`error: ...`, with exit status 1.
 """
 
 import glob
@@ -18,7 +19,7 @@ import sys
 
 from absl import flags
 
-from acai_tf import eval_lib, report
+from acai_tf import paper_tables, run_records
 from acai_tf.cli import runner
 from acai_tf.errors import UserError
 
@@ -30,23 +31,21 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     flags.DEFINE_string("output_dir", None, "Where the tables and figures go.", **fv)
     flags.DEFINE_integer("last_n", 20, "Training-time evaluations whose median stands for a "
                          "run (the paper: 20).", **fv)
-    flags.DEFINE_enum("missing", "error", list(report.MISSING_POLICIES),
+    flags.DEFINE_enum("missing", "error", list(run_records.MISSING_POLICIES),
                       "What to do with a run that has no eval/results.json.", **fv)
-    flags.DEFINE_integer("n_init", eval_lib.EvalOptions().n_init,
-                         "K-means restarts when evaluating (--missing=evaluate).", **fv)
 
 
 def expand_workdirs(patterns: list[str]) -> list[str]:
     """Workdirs from names and glob patterns, in order, without duplicates.
 
     Raises:
-        report.ReportError: a pattern matches no directory.
+        run_records.ReportError: a pattern matches no directory.
     """
     workdirs: list[str] = []
     for pattern in patterns:
         matches = sorted(path for path in glob.glob(pattern) if os.path.isdir(path))
         if not matches:
-            raise report.ReportError(f"--workdirs: {pattern!r} matches no directory")
+            raise run_records.ReportError(f"--workdirs: {pattern!r} matches no directory")
         workdirs += [path for path in matches if path not in workdirs]
     return workdirs
 
@@ -55,18 +54,17 @@ def report_from_flags(flag_values: flags.FlagValues) -> int:
     """Writes the report the parsed flags describe; returns the exit status."""
     fv = flag_values
     try:
-        if fv.last_n < 1 or fv.n_init < 1:
-            raise report.ReportError("--last_n and --n_init must be at least 1")
-        runs = report.collect_runs(expand_workdirs(fv.workdirs), last_n=fv.last_n,
-                                   missing=fv.missing,
-                                   eval_options=eval_lib.EvalOptions(n_init=fv.n_init))
-        for warning in report.group_warnings(runs):
+        if fv.last_n < 1:
+            raise run_records.ReportError("--last_n must be at least 1")
+        runs = run_records.collect_runs(expand_workdirs(fv.workdirs), last_n=fv.last_n,
+                                        missing=fv.missing)
+        for warning in run_records.group_warnings(runs):
             print(f"warning: {warning}", file=sys.stderr)
-        written = report.write_report(runs, fv.output_dir)
+        written = paper_tables.write_report(runs, fv.output_dir)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"{len(runs)} run(s) in {len(report.groups(runs))} group(s); wrote "
+    print(f"{len(runs)} run(s) in {len(run_records.groups(runs))} group(s); wrote "
           f"{', '.join(os.path.basename(path) for path in written)} to {fv.output_dir}")
     return 0
 

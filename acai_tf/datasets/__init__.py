@@ -1,6 +1,6 @@
 """Dataset registry: every dataset the models train on, by name, behind one interface.
 
-Names: "lines32" (procedural, `acai_tf.datasets.lines32`), "mnist32", "svhn32", "cifar10" and
+Names: "lines32" (procedural, `acai_tf.lines.dataset`), "mnist32", "svhn32", "cifar10" and
 "celeba32" (tensorflow-datasets with the reference preprocessing), "tfds:NAME" for any tfds
 image classification dataset, and "folder:PATH" for a directory of PNG/JPEG images
 (`acai_tf.datasets.image_folder`). Every dataset yields dicts
@@ -19,15 +19,15 @@ This is the only place that knows dataset names; callers pass the name through.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
 from typing import Protocol
 
 import tensorflow as tf
 
-from acai_tf.datasets import image_folder, tfds_images
+from acai_tf.datasets import image_folder, preprocessing, tfds_images
 from acai_tf.datasets.image_folder import ImageFolderError
 from acai_tf.datasets.tfds_images import DatasetNotPreparedError
+from acai_tf.lines import dataset as lines32
 
 __all__ = [
     "DatasetInfo", "DatasetNotPreparedError", "ImageFolderError", "check_prepared",
@@ -52,6 +52,8 @@ class DatasetInfo:
         train_size: examples in one pass over the training split; None when unbounded
             (lines32) or unknown (a "tfds:" dataset that is not prepared yet).
         test_size: examples in `test_set`; None when unknown.
+        has_lines_metric: the images are `acai_tf.lines` renderings, so the lines interpolation
+            metric applies (lines32 only).
     """
 
     name: str
@@ -61,59 +63,27 @@ class DatasetInfo:
     tfds_name: str | None
     train_size: int | None
     test_size: int | None
+    has_lines_metric: bool = False
 
 
 class _Source(Protocol):
     """What the registry needs from a dataset implementation."""
 
     def check_prepared(self, data_dir: str) -> None: ...
-
     def prepare(self, data_dir: str, manual_dir: str | None = None) -> None: ...
-
     def train_stream(self, batch_size: int, seed: int, data_dir: str) -> tf.data.Dataset: ...
-
     def test_set(self, data_dir: str, seed: int) -> tf.data.Dataset: ...
-
     def train_once(self, data_dir: str) -> tf.data.Dataset: ...
-
-
-class _Lines32Source:
-    """Adapts the procedural lines32 module (imported on first use) to `_Source`.
-
-    The lines are drawn on the fly, so there is nothing to prepare and no finite train split.
-    """
-
-    def check_prepared(self, data_dir: str) -> None:
-        del data_dir
-
-    def prepare(self, data_dir: str, manual_dir: str | None = None) -> None:
-        del data_dir, manual_dir
-
-    def train_stream(self, batch_size: int, seed: int, data_dir: str) -> tf.data.Dataset:
-        del data_dir
-        return self._module().train_stream(batch_size=batch_size, seed=seed)
-
-    def test_set(self, data_dir: str, seed: int) -> tf.data.Dataset:
-        del data_dir
-        return self._module().test_set(seed=seed)
-
-    def train_once(self, data_dir: str) -> tf.data.Dataset:
-        del data_dir
-        raise ValueError("dataset 'lines32' is drawn on the fly and has no finite train split; "
-                         "use train_stream or test_set")
-
-    @staticmethod
-    def _module():
-        return importlib.import_module("acai_tf.datasets.lines32")
 
 
 # Sizes are those of the tfds splits named in each source.
 _REGISTRY: dict[str, tuple[DatasetInfo, _Source]] = {
-    "lines32": (DatasetInfo("lines32", 32, 1, 10, None, None, 5000), _Lines32Source()),
+    "lines32": (DatasetInfo("lines32", 32, 1, 10, None, None, 5000, has_lines_metric=True),
+                lines32.Source()),
     "mnist32": (
         DatasetInfo("mnist32", 32, 1, 10, "mnist", 60_000, 10_000),
         tfds_images.TfdsSource("mnist32", "mnist", "train", "test", "train",
-                               tfds_images.pad_to_32),
+                               preprocessing.pad_to_32),
     ),
     # tfds stores digit d as label d (the reference mapped 1..10 to 0..9, i.e. d -> d-1 with
     # 0 -> 9): a relabelling that no classification or clustering accuracy sees.
@@ -121,12 +91,12 @@ _REGISTRY: dict[str, tuple[DatasetInfo, _Source]] = {
     "svhn32": (
         DatasetInfo("svhn32", 32, 3, 10, "svhn_cropped", 73_257 + 531_131, 26_032),
         tfds_images.TfdsSource("svhn32", "svhn_cropped", "train+extra", "test",
-                               "train[:60000]", tfds_images.identity_32),
+                               "train[:60000]", preprocessing.identity_32),
     ),
     "cifar10": (
         DatasetInfo("cifar10", 32, 3, 10, "cifar10", 50_000, 10_000),
         tfds_images.TfdsSource("cifar10", "cifar10", "train", "test", "train",
-                               tfds_images.identity_32),
+                               preprocessing.identity_32),
     ),
     # The reference trains on all of img_align_celeba and evaluates on the same images (its
     # celeba32_test reads the train file), so test_set equals the training data here too.
@@ -134,7 +104,7 @@ _REGISTRY: dict[str, tuple[DatasetInfo, _Source]] = {
         DatasetInfo("celeba32", 32, 3, 1, "celeb_a", 202_599, 202_599),
         tfds_images.TfdsSource("celeba32", "celeb_a", "train+validation+test",
                                "train+validation+test", "train+validation+test",
-                               tfds_images.celeba_crop_resize, label_key=None),
+                               preprocessing.celeba_crop_resize, label_key=None),
     ),
 }
 
@@ -160,7 +130,7 @@ def _lookup(name: str, data_dir: str | None,
     elif name.startswith(_GENERIC_PREFIX) and len(name) > len(_GENERIC_PREFIX):
         tfds_name = name[len(_GENERIC_PREFIX):]
         source, details = tfds_images.generic_source(tfds_name, data_dir)
-        info = DatasetInfo(name=name, image_size=tfds_images.IMAGE_SIZE, tfds_name=tfds_name,
+        info = DatasetInfo(name=name, image_size=preprocessing.IMAGE_SIZE, tfds_name=tfds_name,
                            **details)
     else:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(names())}, tfds:NAME "

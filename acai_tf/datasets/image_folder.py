@@ -25,7 +25,8 @@ import os
 
 import tensorflow as tf
 
-from acai_tf.datasets.tfds_images import DatasetNotPreparedError, to_signed_unit
+from acai_tf.datasets.preprocessing import to_signed_unit
+from acai_tf.datasets.tfds_images import DatasetNotPreparedError
 
 PREFIX = "folder:"
 EXTENSIONS = (".png", ".jpg", ".jpeg")

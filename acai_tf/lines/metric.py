@@ -1,4 +1,4 @@
-"""The paper's interpolation metrics on lines32: mean distance and mean smoothness.
+"""The paper's lines32 interpolation metric: mean distance and mean smoothness.
 
 An interpolation is a sequence of decoded images between two line images (endpoints included).
 Every image is matched to the closest of 10,000 reference lines at angles
@@ -17,9 +17,9 @@ the raw [-1, 1] pixel values (rescaling to [0, 1] would change the distances abo
 Like the paper's evaluation, the smoothness does not penalise going the long way round the circle:
 after unwrapping, D is the length of the path actually taken.
 
-The protocol in training: 256 interpolations of 16 steps between the codes of two independent
-uniformly drawn test lines, decoded without clipping. `sample_endpoint_angles` and
-`reference_interpolations` build the same layout from known curves, for tests and demos.
+The protocol (`acai_tf.evaluation.protocols.lines_metrics`): 256 interpolations of 16 steps
+between the codes of the first 256 and the next 256 test lines, decoded without clipping.
+`acai_tf.lines.reference` builds the same layout from known curves, for tests and demos.
 
 Pure numpy (no TensorFlow). The reference bank is built on first use and cached for the process.
 """
@@ -32,15 +32,14 @@ import math
 
 import numpy as np
 
-from acai_tf import lines
+from acai_tf.lines import render
 
 BANK_SIZE = 10_000
 NUM_INTERPOLATIONS = 256
 STEPS = 16
-INTERPOLATION_KINDS = ("angular", "long_way", "blend", "abrupt")
 
-_IMAGE_SHAPE = (lines.IMAGE_SIZE, lines.IMAGE_SIZE, 1)
-_NUM_PIXELS = lines.IMAGE_SIZE * lines.IMAGE_SIZE
+_IMAGE_SHAPE = (render.IMAGE_SIZE, render.IMAGE_SIZE, 1)
+_NUM_PIXELS = render.IMAGE_SIZE * render.IMAGE_SIZE
 _MIN_TOTAL_ANGLE = 1e-4
 # Neighbouring reference angles searched together; their ink falls in a thin wedge of ~50 pixels.
 _BANK_BLOCK = 100
@@ -81,7 +80,7 @@ class _ReferenceBank:
 def _reference_bank() -> _ReferenceBank:
     """Renders the reference lines (float64, as the metric is defined) once per process."""
     angles = np.linspace(0, 2 * np.pi - 2 * np.pi / BANK_SIZE, BANK_SIZE)
-    images = lines.render_lines(angles, dtype=np.float64).reshape(BANK_SIZE, _NUM_PIXELS)
+    images = render.render_lines(angles, dtype=np.float64).reshape(BANK_SIZE, _NUM_PIXELS)
     norms = np.linalg.norm(images, axis=1)
     ink = images + 1.0
     blocks = []
@@ -214,84 +213,6 @@ def line_metrics(interpolations: np.ndarray) -> dict[str, float]:
     mean_smoothness = scores[defined].sum() / scores.size if defined.any() else math.nan
     return {"mean_distance": float(np.mean(distances)),
             "mean_smoothness": float(mean_smoothness)}
-
-
-def sample_endpoint_angles(num_interpolations: int = NUM_INTERPOLATIONS,
-                           seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Draws independent uniform start and end angles, as the evaluation protocol does.
-
-    Args:
-        num_interpolations: number of (start, end) pairs.
-        seed: seed of the draw (None: nondeterministic).
-
-    Returns:
-        (start, end): float64 arrays [num_interpolations] in [0, 2*pi).
-    """
-    rng = np.random.default_rng(seed)
-    return (lines.uniform_angles(num_interpolations, rng),
-            lines.uniform_angles(num_interpolations, rng))
-
-
-def reference_interpolations(kind: str, start: np.ndarray | None = None,
-                             end: np.ndarray | None = None, *, steps: int = STEPS,
-                             num_interpolations: int = NUM_INTERPOLATIONS,
-                             seed: int | None = 0) -> np.ndarray:
-    """Interpolations with known metric values, built directly in image space.
-
-    Kinds:
-        "angular": the ideal interpolation, lines at angles sweeping uniformly along the shorter
-            arc from start to end (distance ~0, smoothness ~0).
-        "long_way": a uniform sweep along the longer arc; also scores ~0, because the metric
-            measures the path taken after unwrapping.
-        "blend": the pixel-space cross-fade (1 - w) * x_start + w * x_end, w = 0..1 (what an
-            autoencoder that interpolates poorly produces; smoothness ~0.9).
-        "abrupt": x_start for the first half of the steps, then x_end (smoothness
-            1 - 1/(steps - 1) when the two lines differ).
-
-    Args:
-        kind: one of INTERPOLATION_KINDS.
-        start: float array [N] of start angles in radians; None draws them with
-            `sample_endpoint_angles(num_interpolations, seed)`, as well as end.
-        end: float array [N] of end angles; given together with start.
-        steps: images per interpolation (>= 2), endpoints included.
-        num_interpolations: N when the angles are drawn.
-        seed: seed of the drawn angles.
-
-    Returns:
-        float32 [N, steps, 32, 32, 1] in [-1, 1]; step 0 renders start and step steps - 1
-        renders end.
-    """
-    if kind not in INTERPOLATION_KINDS:
-        raise ValueError(f"kind must be one of {INTERPOLATION_KINDS}, got {kind!r}")
-    if steps < 2:
-        raise ValueError(f"steps must be >= 2, got {steps}")
-    if (start is None) != (end is None):
-        raise ValueError("give both start and end angles, or neither")
-    if start is None:
-        start, end = sample_endpoint_angles(num_interpolations, seed)
-    start = np.asarray(start, dtype=np.float64)
-    end = np.asarray(end, dtype=np.float64)
-    if start.ndim != 1 or start.shape != end.shape:
-        raise ValueError(f"start and end must be 1-D of equal length, got {start.shape} and "
-                         f"{end.shape}")
-    t = np.linspace(0.0, 1.0, steps)
-
-    if kind in ("angular", "long_way"):
-        shorter = np.mod(end - start + np.pi, 2 * np.pi) - np.pi          # in [-pi, pi)
-        turn = shorter if kind == "angular" else shorter - np.copysign(2 * np.pi, shorter)
-        angles = start[:, None] + t[None, :] * turn[:, None]
-        # Exact endpoints, rather than start + turn, which can differ from end in the last bit.
-        angles[:, 0] = start
-        angles[:, -1] = end
-        return lines.render_lines(angles)
-
-    first = lines.render_lines(start)[:, None]
-    last = lines.render_lines(end)[:, None]
-    if kind == "blend":
-        weights = t.reshape(1, steps, 1, 1, 1)
-        return ((1.0 - weights) * first + weights * last).astype(np.float32)
-    second_half = (np.arange(steps) >= steps // 2).reshape(1, steps, 1, 1, 1)
-    return np.where(second_half, last, first).astype(np.float32)
 
 
 def _check_real(array: np.ndarray, name: str) -> None:

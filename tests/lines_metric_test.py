@@ -1,4 +1,4 @@
-"""Tests for the lines32 interpolation metrics, with known answers for known interpolations."""
+"""Tests for the lines32 interpolation metric, with known answers for known interpolations."""
 
 import math
 import os
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from acai_tf import lines
-from acai_tf.evaluation import interpolation
+from acai_tf.lines import metric, reference
 
 # Not resolved: under Bazel this is the runfiles tree, which holds acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]
@@ -32,7 +32,7 @@ def _run_python(code: str) -> subprocess.CompletedProcess:
 
 
 def test_angular_sweep_is_a_perfect_interpolation():
-    metrics = interpolation.line_metrics(interpolation.reference_interpolations("angular", *PAIR))
+    metrics = metric.line_metrics(reference.reference_interpolations("angular", *PAIR))
     assert metrics["mean_distance"] < 1e-6
     np.testing.assert_allclose(metrics["mean_distance"], 1.958e-7, rtol=1e-3)
     np.testing.assert_allclose(metrics["mean_smoothness"], 1.6968e-5, rtol=1e-3)
@@ -40,20 +40,20 @@ def test_angular_sweep_is_a_perfect_interpolation():
 
 def test_long_way_round_is_not_penalised():
     # The metric measures the unwrapped path actually taken, so the longer arc also scores ~0.
-    metrics = interpolation.line_metrics(
-        interpolation.reference_interpolations("long_way", *PAIR))
+    metrics = metric.line_metrics(
+        reference.reference_interpolations("long_way", *PAIR))
     np.testing.assert_allclose(metrics["mean_distance"], 1.753e-7, rtol=1e-3)
     np.testing.assert_allclose(metrics["mean_smoothness"], 4.392e-5, rtol=1e-3)
 
 
 def test_abrupt_switch_scores_one_minus_one_over_fifteen():
-    metrics = interpolation.line_metrics(interpolation.reference_interpolations("abrupt", *PAIR))
+    metrics = metric.line_metrics(reference.reference_interpolations("abrupt", *PAIR))
     assert metrics["mean_distance"] < 1e-6
     np.testing.assert_allclose(metrics["mean_smoothness"], ABRUPT, rtol=1e-12)
 
 
 def test_pixel_blend_of_one_pair():
-    metrics = interpolation.line_metrics(interpolation.reference_interpolations("blend", *PAIR))
+    metrics = metric.line_metrics(reference.reference_interpolations("blend", *PAIR))
     np.testing.assert_allclose(metrics["mean_distance"], 7.2174e-3, rtol=1e-4)
     # 0.921 on these float32 images. The mid-blend frames are almost exactly equidistant from
     # mirror-image lines around the vertical end line, and the paper code's 0.940 on the
@@ -65,8 +65,8 @@ def test_pixel_blend_of_one_pair():
 
 
 def test_protocol_interpolations_with_random_pairs():
-    values = {kind: interpolation.line_metrics(interpolation.reference_interpolations(kind))
-              for kind in interpolation.INTERPOLATION_KINDS}
+    values = {kind: metric.line_metrics(reference.reference_interpolations(kind))
+              for kind in reference.INTERPOLATION_KINDS}
     assert values["angular"]["mean_distance"] < 1e-6
     assert values["angular"]["mean_smoothness"] < 2e-3      # bank quantisation on short arcs
     assert values["long_way"]["mean_distance"] < 1e-6
@@ -83,10 +83,10 @@ def test_protocol_interpolations_with_random_pairs():
 
 
 def test_full_evaluation_is_fast():
-    images = interpolation.reference_interpolations("blend", seed=1)
-    interpolation.warm_up()
+    images = reference.reference_interpolations("blend", seed=1)
+    metric.warm_up()
     start = time.perf_counter()
-    interpolation.line_metrics(images)
+    metric.line_metrics(images)
     # About 0.2 s on an idle 2-core machine; the bound leaves room for a loaded one.
     assert time.perf_counter() - start < 5.0
 
@@ -95,16 +95,16 @@ def test_full_evaluation_is_fast():
 
 
 def test_reference_lines_match_themselves_exactly():
-    angles = np.arange(0, interpolation.BANK_SIZE, 997) * 2 * math.pi / interpolation.BANK_SIZE
-    distances, matched = interpolation.closest_lines(lines.render_lines(angles))
+    angles = np.arange(0, metric.BANK_SIZE, 997) * 2 * math.pi / metric.BANK_SIZE
+    distances, matched = metric.closest_lines(lines.render_lines(angles))
     np.testing.assert_allclose(distances, 0.0, atol=1e-12)
     np.testing.assert_allclose(matched, angles, atol=1e-12)
 
 
 def test_lines_between_reference_angles_match_a_neighbour():
-    step = 2 * math.pi / interpolation.BANK_SIZE
+    step = 2 * math.pi / metric.BANK_SIZE
     angles = lines.uniform_angles(200, 3)
-    distances, matched = interpolation.closest_lines(lines.render_lines(angles))
+    distances, matched = metric.closest_lines(lines.render_lines(angles))
     assert distances.shape == matched.shape == (200,)
     assert distances.max() < 1e-5
     gap = np.abs(np.mod(matched - angles + math.pi, 2 * math.pi) - math.pi)
@@ -112,19 +112,19 @@ def test_lines_between_reference_angles_match_a_neighbour():
 
 
 def test_cosine_distance_ignores_scale_but_not_offset():
-    images = interpolation.reference_interpolations("blend", *PAIR)[0]
-    distances, angles = interpolation.closest_lines(images)
+    images = reference.reference_interpolations("blend", *PAIR)[0]
+    distances, angles = metric.closest_lines(images)
     # A power of two keeps the float32 scaling exact.
-    scaled_distances, scaled_angles = interpolation.closest_lines(4.0 * images)
+    scaled_distances, scaled_angles = metric.closest_lines(4.0 * images)
     np.testing.assert_allclose(scaled_distances, distances, atol=1e-15)
     np.testing.assert_array_equal(scaled_angles, angles)
     # Raw [-1, 1] values are compared; [0, 1] images would be far from every reference line.
-    assert interpolation.closest_lines((images + 1) / 2)[0].min() > 0.5
+    assert metric.closest_lines((images + 1) / 2)[0].min() > 0.5
 
 
 def test_closest_lines_keeps_leading_shape():
-    images = interpolation.reference_interpolations("angular", num_interpolations=3, steps=5)
-    distances, angles = interpolation.closest_lines(images)
+    images = reference.reference_interpolations("angular", num_interpolations=3, steps=5)
+    distances, angles = metric.closest_lines(images)
     assert distances.shape == angles.shape == (3, 5)
     assert distances.dtype == angles.dtype == np.float64
     assert angles.min() >= 0 and angles.max() < 2 * math.pi
@@ -134,7 +134,7 @@ def test_undefined_images_give_nan():
     images = lines.render_lines(np.array([0.3, 1.0, 2.0]))
     images[1, 4, 4, 0] = np.nan
     images[2] = 0.0
-    distances, angles = interpolation.closest_lines(images)
+    distances, angles = metric.closest_lines(images)
     assert np.isfinite(distances[0]) and np.isfinite(angles[0])
     assert np.isnan(distances[1:]).all() and np.isnan(angles[1:]).all()
 
@@ -147,7 +147,7 @@ def test_smoothness_scores_of_angle_sequences():
     jump = np.where(np.arange(16) < 8, 1.0, 2.5)
     across_zero = np.mod(np.linspace(6.0, 6.9, 16), 2 * math.pi)       # wraps past 2*pi
     backwards = uniform[::-1]
-    scores = interpolation.smoothness_scores(np.stack([uniform, jump, across_zero, backwards]))
+    scores = metric.smoothness_scores(np.stack([uniform, jump, across_zero, backwards]))
     np.testing.assert_allclose(scores, [0.0, ABRUPT, 0.0, 0.0], atol=1e-12)
 
 
@@ -155,29 +155,29 @@ def test_smoothness_is_nan_without_angular_change():
     constant = np.full(16, 2.0)
     round_trip = np.concatenate([np.linspace(2.0, 3.0, 8), np.linspace(3.0, 2.0, 8)])
     tiny = np.linspace(2.0, 2.0 + 5e-5, 16)
-    scores = interpolation.smoothness_scores(np.stack([constant, round_trip, tiny]))
+    scores = metric.smoothness_scores(np.stack([constant, round_trip, tiny]))
     assert np.isnan(scores).all()
 
 
 def test_undefined_smoothness_counts_as_zero_in_the_mean():
-    jump = interpolation.reference_interpolations("abrupt", *PAIR)
+    jump = reference.reference_interpolations("abrupt", *PAIR)
     constant = np.repeat(lines.render_lines(np.array([1.0]))[:, None], 16, axis=1)
-    metrics = interpolation.line_metrics(np.concatenate([jump, constant, constant]))
+    metrics = metric.line_metrics(np.concatenate([jump, constant, constant]))
     np.testing.assert_allclose(metrics["mean_smoothness"], ABRUPT / 3, rtol=1e-12)
     assert metrics["mean_distance"] < 1e-6
 
 
 def test_all_undefined_smoothness_gives_nan():
     constant = np.repeat(lines.render_lines(np.array([1.0, 4.0]))[:, None], 16, axis=1)
-    metrics = interpolation.line_metrics(constant)
+    metrics = metric.line_metrics(constant)
     assert math.isnan(metrics["mean_smoothness"])
     assert metrics["mean_distance"] < 1e-6
 
 
 def test_non_finite_outputs_make_the_mean_distance_nan():
-    images = interpolation.reference_interpolations("angular", num_interpolations=4)
+    images = reference.reference_interpolations("angular", num_interpolations=4)
     images[2, 7] = np.inf
-    metrics = interpolation.line_metrics(images)
+    metrics = metric.line_metrics(images)
     assert math.isnan(metrics["mean_distance"])
     assert math.isfinite(metrics["mean_smoothness"])
 
@@ -189,67 +189,21 @@ def test_non_finite_outputs_make_the_mean_distance_nan():
                                    (0, 16, 32, 32, 1), (2, 1, 32, 32, 1), (1, 2, 16, 32, 32, 1)])
 def test_line_metrics_rejects_bad_shapes(shape):
     with pytest.raises(ValueError, match=r"interpolations must have shape \[N >= 1, steps >= 2"):
-        interpolation.line_metrics(np.zeros(shape, np.float32))
+        metric.line_metrics(np.zeros(shape, np.float32))
 
 
 def test_closest_lines_rejects_bad_input():
     with pytest.raises(ValueError, match=r"images must have shape \[\.\.\., 32, 32, 1\]"):
-        interpolation.closest_lines(np.zeros((4, 32, 32)))
+        metric.closest_lines(np.zeros((4, 32, 32)))
     with pytest.raises(ValueError, match="real-valued"):
-        interpolation.closest_lines(np.zeros((4, 32, 32, 1), np.complex64))
+        metric.closest_lines(np.zeros((4, 32, 32, 1), np.complex64))
 
 
 def test_smoothness_scores_rejects_bad_shapes():
     with pytest.raises(ValueError, match="angles must have shape"):
-        interpolation.smoothness_scores(np.zeros(16))
+        metric.smoothness_scores(np.zeros(16))
     with pytest.raises(ValueError, match="angles must have shape"):
-        interpolation.smoothness_scores(np.zeros((3, 1)))
-
-
-def test_reference_interpolations_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="kind must be one of"):
-        interpolation.reference_interpolations("spline")
-    with pytest.raises(ValueError, match="both start and end"):
-        interpolation.reference_interpolations("blend", start=np.zeros(3))
-    with pytest.raises(ValueError, match="equal length"):
-        interpolation.reference_interpolations("blend", np.zeros(3), np.zeros(4))
-    with pytest.raises(ValueError, match="steps must be >= 2"):
-        interpolation.reference_interpolations("blend", steps=1)
-
-
-# Protocol helpers.
-
-
-def test_sample_endpoint_angles():
-    start, end = interpolation.sample_endpoint_angles(seed=4)
-    assert start.shape == end.shape == (interpolation.NUM_INTERPOLATIONS,) == (256,)
-    assert min(start.min(), end.min()) >= 0 and max(start.max(), end.max()) < 2 * math.pi
-    assert not np.array_equal(start, end)
-    again = interpolation.sample_endpoint_angles(seed=4)
-    np.testing.assert_array_equal(start, again[0])
-    np.testing.assert_array_equal(end, again[1])
-
-
-@pytest.mark.parametrize("kind", interpolation.INTERPOLATION_KINDS)
-def test_reference_interpolations_layout_and_endpoints(kind):
-    images = interpolation.reference_interpolations(kind, seed=2)
-    assert images.shape == (256, 16, 32, 32, 1) and images.dtype == np.float32
-    assert images.min() >= -1.0 and images.max() <= 1.0
-    start, end = interpolation.sample_endpoint_angles(seed=2)
-    np.testing.assert_array_equal(images[:, 0], lines.render_lines(start))
-    np.testing.assert_array_equal(images[:, -1], lines.render_lines(end))
-
-
-def test_angular_sweep_takes_the_shorter_arc():
-    start, end = np.array([0.2, 6.0]), np.array([6.0, 0.2])
-    images = interpolation.reference_interpolations("angular", start, end, steps=9)
-    _, angles = interpolation.closest_lines(images)
-    unwrapped = np.unwrap(angles, axis=1)
-    np.testing.assert_allclose(np.abs(unwrapped[:, -1] - unwrapped[:, 0]),
-                               2 * math.pi - 5.8, atol=1e-3)
-    long_way = interpolation.reference_interpolations("long_way", start, end, steps=9)
-    unwrapped = np.unwrap(interpolation.closest_lines(long_way)[1], axis=1)
-    np.testing.assert_allclose(np.abs(unwrapped[:, -1] - unwrapped[:, 0]), 5.8, atol=1e-3)
+        metric.smoothness_scores(np.zeros((3, 1)))
 
 
 # Packaging.
@@ -258,14 +212,14 @@ def test_angular_sweep_takes_the_shorter_arc():
 def test_import_is_light_and_tensorflow_free():
     result = _run_python(
         "import sys\n"
-        "from acai_tf.evaluation import interpolation\n"
-        "assert interpolation._reference_bank.cache_info().currsize == 0\n"
+        "from acai_tf.lines import metric\n"
+        "assert metric._reference_bank.cache_info().currsize == 0\n"
         "sys.exit('tensorflow' in sys.modules)\n")
     assert result.returncode == 0, result.stderr
 
 
 def test_reference_bank_is_built_once():
-    assert interpolation._reference_bank() is interpolation._reference_bank()
+    assert metric._reference_bank() is metric._reference_bank()
 
 
 if __name__ == "__main__":

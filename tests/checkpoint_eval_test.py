@@ -1,4 +1,4 @@
-"""End-to-end tests of eval_lib on briefly trained tiny models: real MNIST and lines32."""
+"""End-to-end tests of checkpoint_eval on briefly trained tiny models: real MNIST and lines32."""
 
 import json
 import os
@@ -10,11 +10,12 @@ import tensorflow as tf
 from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
-from acai_tf import datasets, eval_lib, models
+from acai_tf import datasets, models
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError, ExperimentConfig, ModelConfig, TrainConfig
+from acai_tf.evaluation import checkpoint_eval, results as results_lib
 
-FAST = eval_lib.EvalOptions(n_init=2, max_train_examples=3000, figure_rows=3, figure_steps=5)
+FAST = checkpoint_eval.EvalOptions(n_init=2, max_train_examples=3000, figure_rows=3, figure_steps=5)
 
 
 def make_run(workdir: str, dataset: str, data_dir=None, name: str = "baseline",
@@ -58,15 +59,9 @@ def mnist_run(tmp_path_factory, mnist_data_dir):
     return workdir
 
 
-def test_applicable_parts_follow_the_dataset():
-    assert eval_lib.applicable_parts(datasets.get_info("lines32")) == ("lines", "classifier")
-    assert eval_lib.applicable_parts(datasets.get_info("mnist32")) == ("classifier", "clustering")
-    assert eval_lib.applicable_parts(datasets.get_info("celeba32")) == ()
-
-
 def test_evaluate_on_real_mnist(mnist_run, mnist_data_dir):
     logged = []
-    results = eval_lib.evaluate(mnist_run, options=FAST, log=logged.append)
+    results = checkpoint_eval.evaluate(mnist_run, options=FAST, log=logged.append)
 
     assert results["dataset"] == "mnist32" and results["model"] == "baseline"
     assert results["latent_dim"] == 64 and results["step"] == 40 and results["kimg"] == 0.625
@@ -82,9 +77,9 @@ def test_evaluate_on_real_mnist(mnist_run, mnist_data_dir):
     assert all(value >= 0 for value in results["wall_time_s"].values())
     assert any("probe" in line for line in logged)
 
-    with open(eval_lib.results_path(mnist_run)) as f:
+    with open(results_lib.results_path(mnist_run)) as f:
         assert json.load(f) == results
-    with Image.open(eval_lib.figure_path(mnist_run)) as figure:
+    with Image.open(results_lib.figure_path(mnist_run)) as figure:
         # 3 rows of [input | 5 interpolants | input] with two 4-pixel gaps.
         assert figure.size == (7 * 32 + 8, 3 * 32)
     # The in-training accuracy is that of model.classify over the whole test set.
@@ -104,8 +99,8 @@ def test_evaluate_on_real_mnist(mnist_run, mnist_data_dir):
 def test_evaluate_lines32_runs_the_benchmark(tmp_path):
     workdir = str(tmp_path / "lines")
     make_run(workdir, "lines32", name="acai", steps=4)
-    options = eval_lib.EvalOptions(figure_rows=2, figure_steps=4, parts=("lines",))
-    results = eval_lib.evaluate(workdir, options=options, log=lambda line: None)
+    options = checkpoint_eval.EvalOptions(figure_rows=2, figure_steps=4, parts=("lines",))
+    results = checkpoint_eval.evaluate(workdir, options=options, log=lambda line: None)
     assert 0.0 <= results["lines"]["mean_distance"] <= 2.0
     smoothness = results["lines"]["mean_smoothness"]
     assert smoothness is None or smoothness >= 0.0   # None: every path was too short to score
@@ -114,9 +109,10 @@ def test_evaluate_lines32_runs_the_benchmark(tmp_path):
 
 
 def test_older_checkpoint_by_path(mnist_run):
-    results = eval_lib.evaluate(mnist_run, checkpoint=os.path.join(mnist_run, "ckpt", "ckpt-20"),
-                                options=eval_lib.EvalOptions(parts=("lines",), figure_rows=1),
-                                log=lambda line: None)
+    results = checkpoint_eval.evaluate(
+        mnist_run, checkpoint=os.path.join(mnist_run, "ckpt", "ckpt-20"),
+        options=checkpoint_eval.EvalOptions(parts=("lines",), figure_rows=1),
+        log=lambda line: None)
     # lines does not apply to MNIST: only the figure is made.
     assert results["step"] == 20 and results["checkpoint"] == os.path.join("ckpt", "ckpt-20")
     assert results["classifier"] is None and results["clustering"] is None
@@ -125,7 +121,7 @@ def test_older_checkpoint_by_path(mnist_run):
 
 def test_bad_workdirs_raise_one_line_errors(tmp_path, mnist_data_dir):
     with pytest.raises(workdir_lib.WorkdirError, match="config.json does not exist"):
-        eval_lib.evaluate(str(tmp_path / "missing"))
+        checkpoint_eval.evaluate(str(tmp_path / "missing"))
 
     untrained = str(tmp_path / "untrained")
     os.makedirs(untrained)
@@ -133,17 +129,18 @@ def test_bad_workdirs_raise_one_line_errors(tmp_path, mnist_data_dir):
     with open(workdir_lib.config_path(untrained), "w") as f:
         f.write(config.to_json())
     with pytest.raises(workdir_lib.WorkdirError, match="no checkpoint"):
-        eval_lib.evaluate(untrained)
+        checkpoint_eval.evaluate(untrained)
     with pytest.raises(workdir_lib.WorkdirError, match="does not exist"):
-        eval_lib.evaluate(untrained, checkpoint=str(tmp_path / "ckpt-7"))
+        checkpoint_eval.evaluate(untrained, checkpoint=str(tmp_path / "ckpt-7"))
     assert not os.path.exists(os.path.join(untrained, "eval"))
 
 
 def test_unprepared_dataset_and_unknown_part(mnist_run, tmp_path):
     with pytest.raises(datasets.DatasetNotPreparedError, match="prepare_data"):
-        eval_lib.evaluate(mnist_run, options=eval_lib.EvalOptions(data_dir=str(tmp_path)))
+        checkpoint_eval.evaluate(mnist_run,
+                                 options=checkpoint_eval.EvalOptions(data_dir=str(tmp_path)))
     with pytest.raises(ConfigError, match="unknown evaluation"):
-        eval_lib.evaluate(mnist_run, options=eval_lib.EvalOptions(parts=("speed",)))
+        checkpoint_eval.evaluate(mnist_run, options=checkpoint_eval.EvalOptions(parts=("speed",)))
 
 
 def test_checkpoint_of_another_config_is_a_workdir_error(mnist_run, tmp_path):
@@ -155,7 +152,7 @@ def test_checkpoint_of_another_config_is_a_workdir_error(mnist_run, tmp_path):
     with open(workdir_lib.config_path(workdir), "w") as f:
         f.write(changed.to_json())
     with pytest.raises(workdir_lib.WorkdirError, match="cannot restore"):
-        eval_lib.evaluate(workdir, checkpoint=workdir_lib.latest_checkpoint(mnist_run))
+        checkpoint_eval.evaluate(workdir, checkpoint=workdir_lib.latest_checkpoint(mnist_run))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""tf.data pipelines for the procedural lines32 dataset (see `acai_tf.lines` for the images).
+"""tf.data pipelines of the procedural lines32 dataset (images from `acai_tf.lines.render`).
 
 Training draws fresh uniform angles for every example: there is no fixed training set, the stream
 never ends, and it is reproducible from its seed. The test set is a fixed sample of lines, the
-same for the same seed. Labels are the 10 angular bins of `acai_tf.lines.angle_labels`.
+same for the same seed. Labels are the 10 angular bins of `acai_tf.lines.render.angle_labels`.
 
 Lines are rendered by numpy in chunks of `CHUNK_SIZE` images, which amortises the Python call
 per chunk; the chunk is then cut into batches in-graph. Chunk k of a stream is drawn from its
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from acai_tf import lines
+from acai_tf.lines import render
 
 CHUNK_SIZE = 4096
 TEST_SIZE = 5000
@@ -33,8 +33,8 @@ def _check_int_at_least(name: str, value: int, minimum: int) -> None:
 def _draw(seed: int, spawn_key: tuple[int, ...], count: int) -> tuple[np.ndarray, np.ndarray]:
     """Renders `count` lines at angles drawn from the random stream (seed, spawn_key)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=spawn_key))
-    angles = lines.uniform_angles(count, rng)
-    return lines.render_lines(angles), lines.angle_labels(angles)
+    angles = render.uniform_angles(count, rng)
+    return render.render_lines(angles), render.angle_labels(angles)
 
 
 def train_stream(batch_size: int, seed: int) -> tf.data.Dataset:
@@ -59,7 +59,7 @@ def train_stream(batch_size: int, seed: int) -> tf.data.Dataset:
         # stateful=False is correct: a chunk is a pure function of its index.
         image, label = tf.numpy_function(render_chunk, [index], (tf.float32, tf.int64),
                                          stateful=False, name="render_lines")
-        size = lines.IMAGE_SIZE
+        size = render.IMAGE_SIZE
         return {"image": tf.ensure_shape(image, [CHUNK_SIZE, size, size, 1]),
                 "label": tf.ensure_shape(label, [CHUNK_SIZE])}
 
@@ -86,3 +86,30 @@ def test_set(seed: int = 0, size: int = TEST_SIZE) -> tf.data.Dataset:
     _check_int_at_least("size", size, minimum=1)
     images, labels = _draw(int(seed), (_TEST_STREAM,), int(size))
     return tf.data.Dataset.from_tensor_slices({"image": images, "label": labels})
+
+
+class Source:
+    """The dataset registry's interface (`acai_tf.datasets`) to lines32.
+
+    The lines are drawn on the fly, so there is nothing to prepare and no finite train split;
+    the data directory is ignored.
+    """
+
+    def check_prepared(self, data_dir: str) -> None:
+        del data_dir
+
+    def prepare(self, data_dir: str, manual_dir: str | None = None) -> None:
+        del data_dir, manual_dir
+
+    def train_stream(self, batch_size: int, seed: int, data_dir: str) -> tf.data.Dataset:
+        del data_dir
+        return train_stream(batch_size=batch_size, seed=seed)
+
+    def test_set(self, data_dir: str, seed: int) -> tf.data.Dataset:
+        del data_dir
+        return test_set(seed=seed)
+
+    def train_once(self, data_dir: str) -> tf.data.Dataset:
+        del data_dir
+        raise ValueError("dataset 'lines32' is drawn on the fly and has no finite train split; "
+                         "use train_stream or test_set")

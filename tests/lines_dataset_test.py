@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from acai_tf import lines
-from acai_tf.datasets import lines32
+from acai_tf.lines import dataset as lines32
 
 
 def _take(dataset, count: int) -> list[dict[str, np.ndarray]]:

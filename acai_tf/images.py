@@ -1,8 +1,17 @@
-"""Interpolation figures in the style of the paper's Figures 3 and 6, as 8-bit images (numpy + PIL).
+"""Pictures of the evaluations as 8-bit images: report grids, interpolation figures, PNG files.
 
-One run's figure has one row per test pair: the real input A, a gap, the decoded interpolation
-from A to B (endpoints included, so they are reconstructions), a gap, the real input B. Several
-runs' figures are laid out side by side, each under a text label.
+Models output [-1, 1] floats; `to_uint8` maps them to bytes as the reference did, and every
+layout below returns the dtype it is given (grids) or uint8 (figures). `write_png` takes uint8
+only, so that no file depends on which caller converted.
+
+Grids of the training reports, as the reference's image summaries:
+- reconstruction: 16 rows x 4 (input, reconstruction) pairs side by side;
+- interpolation / slerp: one row per image pair, the interpolants from left to right;
+- samples: decoded random latents, 16 x 16.
+
+Figures in the style of the paper's Figures 3 and 6: one row per test pair, the real input A, a
+gap, the decoded interpolation from A to B (endpoints included, so they are reconstructions), a
+gap, the real input B. Several runs' figures are laid out side by side, each under a label.
 """
 
 from __future__ import annotations
@@ -12,14 +21,76 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-# round(127.5 + 127.5 x), clipped: the reference's mapping of [-1, 1] images to bytes.
 from acai_tf import atomic_write
-from acai_tf.image_grids import to_uint8
 
 BACKGROUND = 255  # white gaps, so the black (-1) image backgrounds stand out
 ENDPOINT_GAP = 4
 BLOCK_GAP = 12
 LABEL_HEIGHT = 16
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Maps [-1, 1] values to bytes with round(127.5 + 127.5 x), clipped to [0, 255].
+
+    Args:
+        images: float array of any shape; values outside [-1, 1] (and NaN, as 0) are clipped.
+
+    Returns:
+        uint8 array of the same shape.
+    """
+    values = np.nan_to_num(np.asarray(images, np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.clip(np.round(127.5 + 127.5 * values), 0, 255).astype(np.uint8)
+
+
+def tile(images: np.ndarray) -> np.ndarray:
+    """Lays out a grid of images as one image.
+
+    Args:
+        images: [rows, cols, H, W, C].
+
+    Returns:
+        [rows * H, cols * W, C], the same dtype.
+    """
+    images = np.asarray(images)
+    if images.ndim != 5:
+        raise ValueError(f"expected [rows, cols, H, W, C], got shape {images.shape}")
+    rows, cols, height, width, channels = images.shape
+    return images.transpose(0, 2, 1, 3, 4).reshape(rows * height, cols * width, channels)
+
+
+def reconstruction_grid(inputs: np.ndarray, reconstructions: np.ndarray,
+                        pairs_per_row: int = 4) -> np.ndarray:
+    """Inputs beside their reconstructions, `pairs_per_row` pairs per row.
+
+    Args:
+        inputs: [N, H, W, C] with N a multiple of pairs_per_row (64 gives 16 rows x 4 pairs).
+        reconstructions: [N, H, W, C].
+        pairs_per_row: (input, reconstruction) pairs in a row.
+
+    Returns:
+        [N / pairs_per_row * H, 2 * pairs_per_row * W, C].
+    """
+    inputs, reconstructions = np.asarray(inputs), np.asarray(reconstructions)
+    if inputs.shape != reconstructions.shape or len(inputs) % pairs_per_row:
+        raise ValueError(f"need equal shapes with a multiple of {pairs_per_row} images, got "
+                         f"{inputs.shape} and {reconstructions.shape}")
+    paired = np.stack([inputs, reconstructions], axis=1)          # [N, 2, H, W, C]
+    rows = paired.reshape((-1, 2 * pairs_per_row) + inputs.shape[1:])
+    return tile(rows)
+
+
+def square_grid(images: np.ndarray) -> np.ndarray:
+    """Tiles N = k * k images [N, H, W, C] into a k x k grid [k * H, k * W, C]."""
+    images = np.asarray(images)
+    side = int(round(np.sqrt(len(images))))
+    if side * side != len(images):
+        raise ValueError(f"need a square number of images, got {len(images)}")
+    return tile(images.reshape((side, side) + images.shape[1:]))
+
+
+def png_name(name: str, kimg: float) -> str:
+    """File name of a grid at a report: `<name>_<kimg:08.1f>.png`, e.g. samples_000064.0.png."""
+    return f"{name}_{kimg:08.1f}.png"
 
 
 def interpolation_figure(inputs_a: np.ndarray, inputs_b: np.ndarray,
@@ -78,10 +149,12 @@ def side_by_side(blocks: Sequence[tuple[str, np.ndarray]], per_row: int | None =
 
 
 def write_png(path: str, image: np.ndarray) -> None:
-    """Writes uint8 [H, W, 1 or 3] as a PNG, atomically (see `acai_tf.atomic_write`)."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (1, 3):
-        raise ValueError(f"need uint8 [H, W, 1 or 3], got {image.dtype} {image.shape}")
+    """Writes uint8 [H, W, 1 or 3] as a gray or RGB PNG (`to_uint8` converts [-1, 1] floats).
+
+    The file is written under a unique temporary name and renamed, so a reader never sees half
+    a PNG (see `acai_tf.atomic_write`).
+    """
+    image = _checked_uint8(image)
     with atomic_write.replacing(path, "wb") as f:
         Image.fromarray(image[..., 0] if image.shape[2] == 1 else image).save(f, "PNG")
 
@@ -92,10 +165,15 @@ def read_png(path: str) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def _rgb(image: np.ndarray) -> np.ndarray:
+def _checked_uint8(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (1, 3):
         raise ValueError(f"need uint8 [H, W, 1 or 3], got {image.dtype} {image.shape}")
+    return image
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    image = _checked_uint8(image)
     return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
 
 

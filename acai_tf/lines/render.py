@@ -7,7 +7,7 @@ covered pixels take intermediate values. The rasteriser walks the line's major a
 at a time (swapping the axes for shallow lines), gives the 2-px wide span on each row full
 coverage, and gives fractional coverage to the span's two edge pixels and to the partially covered
 first row. This is the interpolation benchmark's ground truth, so it must stay bit-for-bit stable:
-the metrics in `acai_tf.evaluation.interpolation` match decoded images against these renders.
+the metric in `acai_tf.lines.metric` matches decoded images against these renders.
 
 Everything here is plain numpy and vectorised over the batch of angles.
 """
