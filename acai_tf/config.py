@@ -185,6 +185,13 @@ class ExperimentConfig:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
+    def to_resolved_dict(self) -> dict[str, Any]:
+        """`to_dict`, with every hyperparameter of the model (defaults included): the form in
+        which two configs compare and runs are shown side by side."""
+        data = self.to_dict()
+        data["model"]["hparams"] = self.model.hparams.to_dict()
+        return data
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ExperimentConfig":
         try:

@@ -55,9 +55,7 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Value]:
 
 def fields(config: ExperimentConfig) -> dict[str, Value]:
     """The run's columns: every config field, the model's hyperparameters with their defaults."""
-    record = config.to_dict()
-    record["model"]["hparams"] = config.model.hparams.to_dict()
-    return flatten(record)
+    return flatten(config.to_resolved_dict())
 
 
 def write_session(logdir: str, config: ExperimentConfig, trial_id: str | None = None) -> None:

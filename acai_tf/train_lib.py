@@ -19,7 +19,6 @@ One process trains in a workdir at a time: the chief holds the workdir's lock (s
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import time
@@ -28,14 +27,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from acai_tf import atomic_write
 from acai_tf import callbacks as callbacks_lib
 from acai_tf import datasets, distribute, fast_conv, machine, models, tensorboard_hparams
 from acai_tf import workdir as workdir_lib
 from acai_tf.callbacks import LossExplosionError, NonFiniteLossError
 from acai_tf.config import ConfigError, ExperimentConfig
 from acai_tf.evaluation.training_eval import EvalSettings, TrainingEvaluations
-from acai_tf.workdir import WorkdirError
 
 __all__ = ["EvalSettings", "LossExplosionError", "NonFiniteLossError", "RESUMABLE_FIELDS",
            "train", "validate"]
@@ -69,52 +66,7 @@ def validate(config: ExperimentConfig, workdir: str) -> None:
         raise ConfigError(f"unknown strategy {train_config.strategy!r}; known: "
                           f"{', '.join(distribute.STRATEGIES)}")
     datasets.check_prepared(train_config.dataset, train_config.data_dir)
-    _check_workdir(config, workdir)
-
-
-def _check_workdir(config: ExperimentConfig, workdir: str) -> None:
-    if os.path.exists(workdir) and not os.path.isdir(workdir):
-        raise WorkdirError(f"workdir {workdir} exists and is not a directory")
-    if not os.path.exists(workdir_lib.config_path(workdir)):
-        if tf.io.gfile.exists(workdir_lib.checkpoint_dir(workdir)):
-            raise WorkdirError(f"workdir {workdir} holds checkpoints but no config.json; "
-                               "use another workdir")
-        return
-    saved = workdir_lib.load_config(workdir)
-    differences = _differences(_resolved(saved), _resolved(config))
-    if differences:
-        raise WorkdirError(f"workdir {workdir} holds a different config ({'; '.join(differences)})"
-                           "; use another workdir or the same config to resume")
-
-
-def _resolved(config: ExperimentConfig) -> dict:
-    """The config as a dict, with the model's default hyperparameters filled in."""
-    data = config.to_dict()
-    try:
-        data["model"]["hparams"] = models.get(config.model.name).resolve_hparams(
-            config.model.hparams)
-    except ValueError:
-        pass  # An unknown model or hyperparameter is simply a difference.
-    return data
-
-
-def _differences(saved: dict, new: dict, prefix: str = "") -> list[str]:
-    found = []
-    for key in sorted(set(saved) | set(new)):
-        name, old_value, new_value = prefix + key, saved.get(key), new.get(key)
-        if isinstance(old_value, dict) and isinstance(new_value, dict) and key != "hparams":
-            found += _differences(old_value, new_value, name + ".")
-        elif old_value != new_value and name not in {f"train.{f}" for f in RESUMABLE_FIELDS}:
-            found.append(f"{name}: {old_value!r} -> {new_value!r}")
-    return found
-
-
-def _write_config(config: ExperimentConfig, workdir: str, run_record: dict[str, Any]) -> None:
-    """Writes config.json: the config, and the list of run records with this start appended."""
-    data = json.loads(config.to_json())
-    data["runs"] = workdir_lib.load_run_records(workdir) + [run_record]
-    atomic_write.write_text(workdir_lib.config_path(workdir),
-                            json.dumps(data, indent=2, sort_keys=True) + "\n")
+    workdir_lib.check_config(workdir, config, resumable=RESUMABLE_FIELDS)
 
 
 def run_record(config: ExperimentConfig, strategy: tf.distribute.Strategy,
@@ -176,7 +128,7 @@ def train(config: ExperimentConfig, workdir: str, *,
             # coordinates; the chief alone stands for the run (and records it).
             stack.enter_context(workdir_lib.locked(workdir))
             record = run_record(config, strategy, conv_gradient)
-            _write_config(config, workdir, record)
+            workdir_lib.write_config(workdir, config, record)
             log(f"precision {config.train.precision}, {conv_gradient} conv gradients (oneDNN "
                 f"{'on' if record['onednn'] else 'off'}, CPU flags "
                 f"{' '.join(record['cpu_flags']) or 'none listed'}, {record['gpus']} GPU(s))")

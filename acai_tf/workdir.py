@@ -18,8 +18,9 @@ import fcntl
 import json
 import os
 import socket
-from typing import Iterator
+from typing import Any, Iterator, Mapping, Sequence
 
+from acai_tf import atomic_write
 from acai_tf.config import CONFIG_FILENAME, ConfigError, ExperimentConfig
 from acai_tf.errors import UserError
 
@@ -53,6 +54,45 @@ def load_config(workdir: str) -> ExperimentConfig:
             return ExperimentConfig.from_json(f.read())
         except ConfigError as error:
             raise WorkdirError(f"{path}: {error}") from None
+
+
+def check_config(workdir: str, config: ExperimentConfig, resumable: Sequence[str] = ()) -> None:
+    """Raises WorkdirError unless `workdir` is new or holds `config` (up to the TrainConfig
+    fields in `resumable`); reads only."""
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise WorkdirError(f"workdir {workdir} exists and is not a directory")
+    if not os.path.exists(config_path(workdir)):
+        if os.path.exists(checkpoint_dir(workdir)):
+            raise WorkdirError(f"workdir {workdir} holds checkpoints but no config.json; "
+                               "use another workdir")
+        return
+    ignored = {f"train.{name}" for name in resumable}
+    differences = [difference for name, difference in config_differences(
+        load_config(workdir).to_resolved_dict(), config.to_resolved_dict()) if name not in ignored]
+    if differences:
+        raise WorkdirError(f"workdir {workdir} holds a different config ({'; '.join(differences)})"
+                           "; use another workdir or the same config to resume")
+
+
+def config_differences(saved: Mapping[str, Any], new: Mapping[str, Any],
+                       prefix: str = "") -> list[tuple[str, str]]:
+    """[(dotted field name, "name: old -> new")] for every field whose value differs; the
+    model's hyperparameters compare as one value."""
+    found = []
+    for key in sorted(set(saved) | set(new)):
+        name, old_value, new_value = prefix + key, saved.get(key), new.get(key)
+        if isinstance(old_value, Mapping) and isinstance(new_value, Mapping) and key != "hparams":
+            found += config_differences(old_value, new_value, name + ".")
+        elif old_value != new_value:
+            found.append((name, f"{name}: {old_value!r} -> {new_value!r}"))
+    return found
+
+
+def write_config(workdir: str, config: ExperimentConfig, run_record: Mapping[str, Any]) -> None:
+    """Writes config.json: the config, and the list of run records with this start appended."""
+    data = json.loads(config.to_json())
+    data["runs"] = load_run_records(workdir) + [dict(run_record)]
+    atomic_write.write_text(config_path(workdir), json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def load_run_records(workdir: str) -> list[dict]:

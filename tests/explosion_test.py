@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from acai_tf import callbacks, explosion, train_lib
+from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError, ExperimentConfig, TrainConfig
 from acai_tf.errors import UserError
 
@@ -141,7 +142,9 @@ def test_the_factor_is_checked_and_may_change_on_resume():
     saved = ExperimentConfig()
     changed = dataclasses.replace(saved, train=dataclasses.replace(saved.train,
                                                                    explosion_factor=0.0))
-    assert train_lib._differences(saved.to_dict(), changed.to_dict()) == []
+    assert [name for name, _ in workdir_lib.config_differences(
+        saved.to_dict(), changed.to_dict())] == ["train.explosion_factor"]
+    assert "explosion_factor" in train_lib.RESUMABLE_FIELDS
     # A config.json written before the option existed still loads, with the default.
     old = saved.to_dict()
     del old["train"]["explosion_factor"]

@@ -48,14 +48,18 @@ class EvalOptions:
         parts: evaluations to run among those that apply; None runs all that apply.
     """
 
+    # Tables 2 and 3: the probe's and K-means' seed and sizes.
     seed: int = 0
     n_init: int = 1000
     max_train_examples: int = 60_000
+    # Model calls.
     batch_size: int = 1000
+    # Table 1 and the figure.
     lines_pairs: int = 256
     lines_steps: int = 16
     figure_rows: int = 8
     figure_steps: int = 16
+    # What is read and which parts run.
     data_dir: str | None = None
     parts: tuple[str, ...] | None = None
 
