@@ -80,15 +80,18 @@ def _last_n_note(runs: Sequence[Run]) -> str:
 
 
 _DISTANCE, _SMOOTHNESS, _ACCURACY = "Mean distance (×10³)", "Mean smoothness", "Accuracy (%)"
+_LONG_WAY = "Long way round (%, beyond the paper)"
 _TRAINING = "training-time evaluations"
 # name: (title, row metrics, note on how runs were measured).
 TABLES: dict[str, tuple[str, tuple[_Metric, ...], Callable[[Sequence[Run]], str] | None]] = {
     "table1_lines": ("Table 1: lines interpolation, evaluated checkpoint", (
         _Metric(_DISTANCE, _result("lines", "mean_distance"), 1e3),
-        _Metric(_SMOOTHNESS, _result("lines", "mean_smoothness"))), None),
+        _Metric(_SMOOTHNESS, _result("lines", "mean_smoothness")),
+        _Metric(_LONG_WAY, _result("lines", "long_way_fraction"), 100)), None),
     "table1_lines_training": (f"Table 1: lines interpolation, {_TRAINING}", (
         _Metric(_DISTANCE, _training("eval/mean_distance"), 1e3),
-        _Metric(_SMOOTHNESS, _training("eval/mean_smoothness"))), _last_n_note),
+        _Metric(_SMOOTHNESS, _training("eval/mean_smoothness")),
+        _Metric(_LONG_WAY, _training("eval/long_way_fraction"), 100)), _last_n_note),
     "table2_classifier": ("Table 2: single-layer classifier, evaluated checkpoint", (
         _Metric(_ACCURACY, _result("classifier", "in_training_accuracy")),), None),
     "table2_classifier_training": (f"Table 2: single-layer classifier, {_TRAINING}", (

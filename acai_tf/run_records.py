@@ -23,7 +23,8 @@ from acai_tf.errors import UserError
 from acai_tf.evaluation import results as results_lib
 
 # The training-time evaluations whose medians the tables use (the paper's protocol).
-TRAINING_TAGS = ("eval/mean_distance", "eval/mean_smoothness", "eval/latent_accuracy")
+TRAINING_TAGS = ("eval/mean_distance", "eval/mean_smoothness", "eval/long_way_fraction",
+                 "eval/latent_accuracy")
 MISSING_POLICIES = ("error", "skip")
 # Config fields runs of one group may differ in: they are repetitions of one experiment.
 _REPEAT_FIELDS = {"seed", "data_dir", "strategy"}

@@ -24,8 +24,8 @@ from acai_tf.config import ExperimentConfig
 Value = bool | int | float | str
 
 # The metrics shown by default: the lines benchmark, the latent classifier, the reconstruction.
-DEFAULT_METRICS = ("eval/mean_distance", "eval/mean_smoothness", "eval/latent_accuracy",
-                   "losses/reconstruction")
+DEFAULT_METRICS = ("eval/mean_distance", "eval/mean_smoothness", "eval/long_way_fraction",
+                   "eval/latent_accuracy", "losses/reconstruction")
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Value]:

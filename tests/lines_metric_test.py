@@ -61,6 +61,27 @@ def test_pixel_blend_of_one_pair():
     np.testing.assert_allclose(metrics["mean_smoothness"], 0.92086, rtol=1e-4)
 
 
+def test_long_way_fraction_flags_only_the_longer_arc():
+    # 256 random pairs: the shorter-arc sweep is never long, the longer-arc one always (bar
+    # pairs whose two arcs are within the tolerance), the blend and the jump do not turn.
+    fractions = {kind: metric.line_metrics(reference.reference_interpolations(kind))[
+        "long_way_fraction"] for kind in reference.INTERPOLATION_KINDS}
+    assert fractions["angular"] == 0.0
+    assert fractions["long_way"] >= 255 / 256
+    assert fractions["abrupt"] == 0.0 and fractions["blend"] < 0.05
+
+
+def test_long_way_flags_on_angles():
+    # Quarter turn each way from 0: the short way (+pi/2) and the long way (-3pi/2) both end
+    # at pi/2. A full loop back to the start turns 2*pi through a 0 arc. Near-opposite
+    # endpoints (arcs pi +- 0.002) are within the tolerance, and a NaN angle flags nothing.
+    t = np.linspace(0.0, 1.0, 16)
+    paths = np.stack([t * np.pi / 2, -t * 3 * np.pi / 2, t * 2 * np.pi,
+                      -t * (np.pi - 0.001), np.where(t > 0.5, np.nan, t)])
+    flags = metric.long_way_flags(np.mod(paths, 2 * np.pi))
+    assert flags.tolist() == [False, True, True, False, False]
+
+
 # Known answers on the protocol's 256 random pairs.
 
 

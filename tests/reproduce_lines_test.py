@@ -63,7 +63,9 @@ def test_markdown_has_the_paper_layout_and_the_budget(reproduction):
     header = "| Dataset | Latent dim | Metric | Baseline | VQ-VAE |"
     assert text.count(header) == 2  # training-time protocol and final checkpoint
     rows = [line for line in text.splitlines() if line.startswith("| lines32 |")]
-    assert len(rows) == 4  # one row per metric: VQ-VAE's 32-d latent shares the 8-d row
+    # One row per metric (distance, smoothness, long-way fraction) and protocol: VQ-VAE's 32-d
+    # latent shares the 8-d row.
+    assert len(rows) == 6
     assert all("| 8 (VQ-VAE 32) |" in row for row in rows)
     assert text.index("training-time evaluations") < text.index("evaluated checkpoint")
 
@@ -73,7 +75,7 @@ def test_csv_holds_finite_distances_for_every_model_and_protocol(reproduction):
     with open(paths["csv"], encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["protocol", "metric", "model", "latent_dim", "mean", "std", "runs"]
-    assert len(rows) == 2 * 2 * len(MODELS)
+    assert len(rows) == 2 * 3 * len(MODELS)  # protocols x metrics x models
     assert [row["model"] for row in rows[:2]] == ["baseline", "vqvae"]
     for row in rows:
         assert row["runs"] == str(len(SEEDS))
@@ -81,6 +83,8 @@ def test_csv_holds_finite_distances_for_every_model_and_protocol(reproduction):
         mean, std = float(row["mean"]), float(row["std"])
         if row["metric"].startswith("Mean distance"):
             assert math.isfinite(mean) and math.isfinite(std) and mean > 0 and std >= 0
+        elif row["metric"].startswith("Long way"):
+            assert 0 <= mean <= 100  # percent of the interpolations
         else:
             # An interpolation that does not change (an untrained decoder) has no smoothness:
             # NaN by the metric's definition; a defined one lies in [0, 1].

@@ -20,6 +20,7 @@ FIGURE_FILENAME = "interpolation.png"
 _SCALARS = {
     "eval/mean_distance": ("lines", "mean_distance"),
     "eval/mean_smoothness": ("lines", "mean_smoothness"),
+    "eval/long_way_fraction": ("lines", "long_way_fraction"),
     "eval/latent_accuracy": ("classifier", "in_training_accuracy"),
     "eval/probe_accuracy": ("classifier", "probe_accuracy"),
     "eval/clustering_accuracy": ("clustering", "accuracy"),

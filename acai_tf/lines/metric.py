@@ -15,7 +15,10 @@ the raw [-1, 1] pixel values (rescaling to [0, 1] would change the distances abo
   undefined score counts as 0), or NaN when every score is NaN.
 
 Like the paper's evaluation, the smoothness does not penalise going the long way round the circle:
-after unwrapping, D is the length of the path actually taken.
+after unwrapping, D is the length of the path actually taken. Beyond the paper, the long-way
+fraction counts those: the interpolations whose net turn D exceeds the shorter arc between their
+two endpoint angles by more than 1e-2 rad (so near-opposite endpoints, where both arcs are about
+pi, are not counted as long).
 
 The protocol (`acai_tf.evaluation.protocols.lines_metrics`): 256 interpolations of 16 steps
 between the codes of the first 256 and the next 256 test lines, decoded without clipping.
@@ -37,6 +40,8 @@ from acai_tf.lines import render
 BANK_SIZE = 10_000
 NUM_INTERPOLATIONS = 256
 STEPS = 16
+# Far above the bank's resolution (2*pi/10000 rad per matched angle).
+_LONG_WAY_TOLERANCE = 1e-2
 
 _IMAGE_SHAPE = (render.IMAGE_SIZE, render.IMAGE_SIZE, 1)
 _NUM_PIXELS = render.IMAGE_SIZE * render.IMAGE_SIZE
@@ -186,6 +191,25 @@ def smoothness_scores(angles: np.ndarray) -> np.ndarray:
     return scores
 
 
+def long_way_flags(angles: np.ndarray) -> np.ndarray:
+    """Which interpolations turn the long way round (see the module docstring).
+
+    Args:
+        angles: float array [N, S], S >= 2, the matched angle of every step in radians.
+
+    Returns:
+        bool [N]: |unwrapped theta_S - theta_1| > shorter arc(theta_1, theta_S) + 1e-2 rad;
+        False where an angle is NaN.
+    """
+    angles = np.asarray(angles, dtype=np.float64)
+    unwrapped = np.unwrap(angles, axis=1)
+    turned = np.abs(unwrapped[:, -1] - unwrapped[:, 0])
+    apart = np.mod(angles[:, -1] - angles[:, 0], 2 * np.pi)
+    shorter = np.minimum(apart, 2 * np.pi - apart)
+    with np.errstate(invalid="ignore"):
+        return turned > shorter + _LONG_WAY_TOLERANCE
+
+
 def line_metrics(interpolations: np.ndarray) -> dict[str, float]:
     """The paper's lines32 interpolation metrics.
 
@@ -197,7 +221,8 @@ def line_metrics(interpolations: np.ndarray) -> dict[str, float]:
     Returns:
         {"mean_distance": mean cosine distance of all N * S images to their closest reference
         line (NaN if any image is non-finite or all zeros), "mean_smoothness": sum of the
-        defined smoothness scores / N, or NaN if no score is defined}.
+        defined smoothness scores / N, or NaN if no score is defined, "long_way_fraction": the
+        fraction in [0, 1] of the N interpolations that turn the long way round}.
 
     Raises:
         ValueError: interpolations is not [N >= 1, S >= 2, 32, 32, 1] or not real-valued.
@@ -212,7 +237,8 @@ def line_metrics(interpolations: np.ndarray) -> dict[str, float]:
     defined = ~np.isnan(scores)
     mean_smoothness = scores[defined].sum() / scores.size if defined.any() else math.nan
     return {"mean_distance": float(np.mean(distances)),
-            "mean_smoothness": float(mean_smoothness)}
+            "mean_smoothness": float(mean_smoothness),
+            "long_way_fraction": float(np.mean(long_way_flags(angles)))}
 
 
 def _check_real(array: np.ndarray, name: str) -> None:
