@@ -3,8 +3,8 @@
     tensorboard --logdir out/lines_repro     # HParams tab: one row per run, a column per field
 
 Each training start writes the run's config (flattened: `model.name`, `train.dataset`,
-`train.seed`, `model.lr`, the model's hyperparameters with their defaults, ...) as the HParams plugin's session-start summary into the run's
-TensorBoard folder `tb/train`. The dashboard takes a run's metric values from the scalars of
+`train.seed`, `model.lr`, the model's hyperparameters with their defaults, ...) as the HParams
+plugin's session-start summary into the run's TensorBoard folder `tb/train`. The dashboard takes a run's metric values from the scalars of
 that same folder, i.e. the last report's `eval/*` and `losses/*`: the run's final metrics.
 `write_experiment` can add, at the root of a folder of runs, which metrics to show as columns.
 """

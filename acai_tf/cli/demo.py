@@ -63,7 +63,8 @@ def demo_config(train_kimg: float, report_kimg: float, seed: int) -> ExperimentC
 
 
 def pixel_blends(images_a, images_b, steps: int):
-    """Cross-fades [N, steps, S, S, C] from images_a [N, S, S, C] to images_b, endpoints included."""
+    """Cross-fades [N, steps, S, S, C] from images_a [N, S, S, C] to images_b, endpoints
+    included."""
     weights = np.linspace(0.0, 1.0, steps, dtype=np.float32).reshape(1, steps, 1, 1, 1)
     return (1.0 - weights) * images_a[:, None] + weights * images_b[:, None]
 

@@ -37,7 +37,8 @@ class ACAI(base.Autoencoder):
     def compile(self, *args, critic_optimizer=None, **kwargs):
         """As `FitTraining.compile`, and the critic's optimizer (default Adam at the lr)."""
         super().compile(*args, **kwargs)
-        self.critic_optimizer = self.prepare_optimizer(critic_optimizer, self.critic.trainable_variables)
+        self.critic_optimizer = self.prepare_optimizer(critic_optimizer,
+                                                       self.critic.trainable_variables)
 
     @property
     def optimizers_by_role(self):

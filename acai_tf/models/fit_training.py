@@ -30,8 +30,8 @@ class FitTraining:
         """
         super().compile(optimizer=self.prepare_optimizer(optimizer, self.autoencoder_variables),
                         jit_compile=jit_compile, **kwargs)
-        self.classifier_optimizer = self.prepare_optimizer(classifier_optimizer,
-                                                  self.classifier.trainable_variables)
+        self.classifier_optimizer = self.prepare_optimizer(
+            classifier_optimizer, self.classifier.trainable_variables)
 
     def prepare_optimizer(self, optimizer, variables, learning_rate=None):
         """`optimizer` (default Adam(`learning_rate` or the config's lr, epsilon 1e-8)), under
