@@ -61,6 +61,7 @@ def in_paper_order(models: Sequence[str]) -> list[str]:
 
 
 def check_request(models: Sequence[str], seeds: Sequence[int], last_n: int) -> None:
+    """Raises ConfigError unless there is a model, a seed, no negative seed and last_n >= 1."""
     if last_n < 1 or not seeds or min(seeds) < 0 or not models:
         raise ConfigError("need --last_n >= 1, at least one model and non-negative seeds")
 
@@ -80,7 +81,7 @@ def train_and_evaluate(runs: Sequence[RunSpec], *, eval_settings: EvalSettings,
     start = time.monotonic()
     to_train = [max(0.0, config.train.train_kimg - _kimg_done(workdir, config))
                 for workdir, config in runs]
-    log(f"run 0/{len(runs)}: {sum(to_train):g} kimg to train")
+    log(_progress(0, len(runs), 0.0, 0.0, sum(to_train)))
     trained = 0.0
     for index, (workdir, config) in enumerate(runs):
         prefix = f"[{config.model.name} latent {config.model.latent} seed {config.train.seed}]"

@@ -64,7 +64,7 @@ def test_every_run_trains_the_paper_config_and_is_evaluated(reproduction):
         assert results["clustering"]["n_init"] == 2
         assert results["clustering"]["train_examples"] == 500
         assert set(results["classifier"]) == {"in_training_accuracy", "probe_accuracy"}
-    assert lines[0] == "run 0/2: 1 kimg to train"
+    assert lines[0] == "run 0/2, elapsed 0:00:00, estimated remaining unknown (1 kimg to go)"
     progress = [line for line in lines if line.startswith("run ")]
     assert progress[1].startswith("run 1/2, elapsed ") and "estimated remaining" in progress[1]
     assert progress[-1].endswith("estimated remaining 0:00:00 (0 kimg to go)")
