@@ -13,8 +13,9 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import images
+from acai_tf import images, tensorboard_hparams
 from acai_tf.config import ConfigError
+from acai_tf.evaluation import results as results_lib
 from acai_tf.evaluation.checkpoint_eval import EvalOptions
 from acai_tf.evaluation.training_eval import EvalSettings
 from acai_tf.workdir import WorkdirError
@@ -108,6 +109,26 @@ def test_rerun_skips_finished_runs_and_evaluations(reproduction):
                               log=lines.append, **SMALL)
     assert sum("already trained" in line for line in lines) == len(MODELS) * len(SEEDS)
     assert not any("evaluating" in line for line in lines)
+
+
+def test_runs_of_older_code_are_evaluated_again_and_get_a_session(reproduction):
+    # A run trained and evaluated before the long-way fraction and the HParams dashboard.
+    out_dir, _, _ = reproduction
+    workdir = os.path.join(out_dir, "runs", "baseline", "seed0")
+    results = results_lib.read(workdir)
+    del results["lines"]["long_way_fraction"]
+    results_lib.write(workdir, results)
+    logdir = os.path.join(workdir, "tb", "train")
+    for name in os.listdir(logdir):
+        os.remove(os.path.join(logdir, name))
+    lines = []
+    reproduce_lines.reproduce(out_dir, models=MODELS, seeds=SEEDS, last_n=2, overrides=TINY,
+                              log=lines.append, **SMALL)
+    assert sum("evaluating" in line for line in lines) == 1
+    assert "long_way_fraction" in results_lib.read(workdir)["lines"]
+    sessions = tensorboard_hparams.read_sessions(out_dir)
+    assert {os.path.join("runs", model, f"seed{seed}", "tb", "train")
+            for model in MODELS for seed in SEEDS} <= set(sessions)
 
 
 def test_json_is_strict_and_names_every_run(reproduction):

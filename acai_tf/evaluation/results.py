@@ -58,3 +58,10 @@ def scalars(results: dict[str, Any]) -> dict[str, float]:
     """{eval/<metric>: value} for every metric of results that was computed."""
     values = {tag: (results.get(part) or {}).get(key) for tag, (part, key) in _SCALARS.items()}
     return {tag: value for tag, value in values.items() if value is not None}
+
+
+def missing_metrics(results: dict[str, Any], parts: tuple[str, ...] | None) -> list[str]:
+    """The eval/<metric> tags of `parts` (None: every part) that results lacks; a metric kept
+    as null (NaN) counts as present. Results written before a metric was added lack it."""
+    return [tag for tag, (part, key) in _SCALARS.items()
+            if (parts is None or part in parts) and key not in (results.get(part) or {})]
