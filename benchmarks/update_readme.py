@@ -14,23 +14,25 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
-# (heading, file under results/), in the order they appear in the README.
-SECTIONS = (("Lines benchmark (paper Table 1)", "lines_table.md"),
-            ("Training throughput", "throughput.md"))
+# (heading, Markdown file under results/, its figure or None), in the README's order.
+SECTIONS = (("Lines benchmark (paper Table 1)", "lines_table.md", "lines_figure.png"),
+            ("MNIST representations (paper Tables 2 and 3)", "mnist_tables.md",
+             "mnist_figure.png"),
+            ("Training throughput", "throughput.md", None))
 
 
 def render(results_dir: str) -> str:
     parts = []
-    for heading, name in SECTIONS:
+    for heading, name, figure in SECTIONS:
         path = os.path.join(results_dir, name)
         if os.path.isfile(path):
             with open(path) as f:
                 parts.append(f"### {heading}\n\n{f.read().strip()}\n")
         else:
             parts.append(f"### {heading}\n\nNot generated yet (`{name}` is missing).\n")
-    figure = os.path.join(results_dir, "lines_figure.png")
-    if os.path.isfile(figure):
-        parts.append("![Interpolations of the reproduced runs](results/lines_figure.png)\n")
+        if figure and os.path.isfile(os.path.join(results_dir, figure)):
+            parts.append(f"![{heading}: interpolations of the reproduced runs]"
+                         f"(results/{figure})\n")
     return "\n".join(parts)
 
 

@@ -23,8 +23,14 @@ def test_render_names_missing_results_and_embeds_each_file(tmp_path):
     assert "### Lines benchmark (paper Table 1)\n\nNot generated yet (`lines_table.md`" in rendered
     assert "### Training throughput\n\n# Training throughput\n\n| a |\n" in rendered
     assert "lines_figure.png" not in rendered
+    assert "### MNIST representations (paper Tables 2 and 3)\n\nNot generated yet" in rendered
     (tmp_path / "lines_figure.png").write_bytes(b"png")
-    assert "](results/lines_figure.png)" in update_readme.render(str(tmp_path))
+    (tmp_path / "lines_table.md").write_text("# Table 1\n")
+    rendered = update_readme.render(str(tmp_path))
+    assert "](results/lines_figure.png)" in rendered and "mnist_figure.png" not in rendered
+    # Each figure follows its own section.
+    assert rendered.index("# Table 1") < rendered.index("lines_figure.png") < rendered.index(
+        "### MNIST")
 
 
 if __name__ == "__main__":
