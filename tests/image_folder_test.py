@@ -13,10 +13,12 @@ from absl import flags
 from PIL import Image
 
 from acai_tf import datasets, models
-from acai_tf.config import ConfigError, ModelConfig
+from acai_tf.config import ConfigError
 from acai_tf.datasets import ImageFolderError
 from acai_tf.evaluation import suite
 from acai_tf.cli import flag_defs
+
+import tiny
 
 # Not resolved: under Bazel this is the runfiles tree, which holds flags/ and acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]
@@ -195,8 +197,7 @@ def test_image_size_flag(labelled):
 
 
 def test_a_64_pixel_model_builds_and_trains_a_step(labelled):
-    config = ModelConfig(name="acai", image_size=64, colors=3, nclass=2, depth=4, latent=2,
-                         latent_width=4)
+    config = tiny.model_config("acai", image_size=64, colors=3, nclass=2)
     assert config.scales == 4
     model = models.build(config, seed=0)
     model.compile()

@@ -18,10 +18,12 @@ import tensorflow as tf
 
 from acai_tf import models, workdir as workdir_lib
 
+import tiny
+
 REPO_ROOT = Path(__file__).absolute().parents[1]
 # 48 steps of batch 16, a report and checkpoint every 16 steps.
-ARGS = ["--model=acai", "--dataset=lines32", "--depth=4", "--latent=2", "--latent_width=4",
-        "--batch=16", "--train_kimg=0.75", "--report_kimg=0.25"]
+ARGS = ["--model=acai", "--dataset=lines32", *tiny.MODEL_FLAGS, "--batch=16", "--train_kimg=0.75",
+        "--report_kimg=0.25"]
 TOTAL_STEPS = 48
 TIMEOUT = 240
 

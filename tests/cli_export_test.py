@@ -10,7 +10,9 @@ import pytest
 import tensorflow as tf
 
 from acai_tf import models, workdir
-from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
+from acai_tf.config import ExperimentConfig
+
+import tiny
 
 # Not resolved: under Bazel this is the runfiles tree, which holds export/ and acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]
@@ -43,8 +45,7 @@ def _tree(path: Path) -> dict:
 def fixture_trained(tmp_path_factory) -> Path:
     """A workdir holding a tiny ACAI's config.json and checkpoints at steps 3 and 5."""
     path = tmp_path_factory.mktemp("workdir")
-    config = ExperimentConfig(model=ModelConfig(name="acai", depth=4, latent=2),
-                              train=TrainConfig(batch=8))
+    config = tiny.export_experiment("acai")
     (path / "config.json").write_text(config.to_json())
     model = models.build(config.model, seed=0)
     model.compile()
