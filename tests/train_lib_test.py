@@ -1,4 +1,4 @@
-"""End-to-end tests of acai_tf.train_lib.train on lines32 and the real MNIST (tiny models)."""
+"""End-to-end tests of acai_tf.train_lib.train on lines32 and a mock MNIST (tiny models)."""
 
 import dataclasses
 import os
@@ -187,10 +187,10 @@ def test_exploding_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_pa
     assert summary["step"] == 640 and summary["metrics"]["losses/reconstruction"] > 1e3
 
 
-def test_mnist_run_reports_latent_accuracy_and_no_lines_metrics(tmp_path, mnist_data_dir):
+def test_mnist_run_reports_latent_accuracy_and_no_lines_metrics(tmp_path, mock_mnist_data_dir):
     workdir = tmp_path / "run"
     config = tiny.experiment("baseline", dataset="mnist32", train_kimg=0.125,
-                             data_dir=mnist_data_dir)
+                             data_dir=mock_mnist_data_dir)
     summary, _ = run(config, workdir)
     assert summary["step"] == 8
     events = read_tensor_events(str(workdir))
