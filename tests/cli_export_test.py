@@ -12,6 +12,7 @@ import tensorflow as tf
 from acai_tf import models, workdir
 from acai_tf.config import ExperimentConfig
 
+import python_process
 import tiny
 
 # Not resolved: under Bazel this is the runfiles tree, which holds export/ and acai_tf/.
@@ -19,11 +20,7 @@ REPO_ROOT = Path(__file__).absolute().parents[1]
 
 
 def _export(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "export.export_saved_model", *args],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    return python_process.run_module(REPO_ROOT, "export.export_saved_model", *args, timeout=300)
 
 
 def _error(result: subprocess.CompletedProcess) -> str:

@@ -5,7 +5,6 @@ the same command and checks that it ends at the configured step with a loadable 
 optimizer state matches the step.
 """
 
-import os
 import re
 import signal
 import subprocess
@@ -18,6 +17,7 @@ import tensorflow as tf
 
 from acai_tf import models, workdir as workdir_lib
 
+import python_process
 import tiny
 
 REPO_ROOT = Path(__file__).absolute().parents[1]
@@ -29,8 +29,7 @@ TIMEOUT = 240
 
 
 def start(workdir):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    env = python_process.env(REPO_ROOT)
     env.pop("TF_CONFIG", None)
     return subprocess.Popen([sys.executable, "-m", "flags.train", *ARGS, f"--workdir={workdir}"],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,

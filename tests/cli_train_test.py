@@ -19,6 +19,7 @@ from acai_tf.config import ExperimentConfig, TrainConfig
 from acai_tf.cli import flag_defs, runner
 from acai_tf.cli import train as train_binary
 
+import python_process
 import tiny
 
 REPO_ROOT = Path(__file__).absolute().parents[1]
@@ -109,9 +110,7 @@ def test_the_binary_reports_errors_in_one_line_and_fails_fast(tmp_path, onednn):
         "workdir": ([*TINY, f"--workdir={conflicting}"], "holds a different config"),
         "required": ([], "--workdir"),
     }
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-               TF_ENABLE_ONEDNN_OPTS=onednn)
+    env = python_process.env(REPO_ROOT, TF_ENABLE_ONEDNN_OPTS=onednn)
     for variable in ("TF_CONFIG", "TF_CPP_MIN_LOG_LEVEL", "ACAI_TF_LOGS"):
         env.pop(variable, None)
     start = time.monotonic()

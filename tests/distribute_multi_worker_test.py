@@ -7,7 +7,6 @@ checkpoint save, the other worker into a temporary directory it deletes.
 """
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import python_process
 import tiny
 
 REPO_ROOT = Path(__file__).absolute().parents[1]
@@ -58,10 +58,9 @@ def test_two_workers_finish_with_identical_weights(tmp_path):
     for index in range(2):
         scratch = tmp_path / f"tmp{index}"
         scratch.mkdir()
-        env = dict(os.environ, TF_CONFIG=json.dumps(
+        env = python_process.env(REPO_ROOT, TF_CONFIG=json.dumps(
             {"cluster": cluster, "task": {"type": "worker", "index": index}}),
-            TMPDIR=str(scratch), TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=os.pathsep.join(
-                filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+            TMPDIR=str(scratch), TF_CPP_MIN_LOG_LEVEL="2")
         code = (f"import sys; sys.path.insert(0, {str(REPO_ROOT / 'tests')!r}); "
                 f"import distribute_multi_worker_test as t; "
                 f"t.child_main({str(workdir)!r}, {str(tmp_path / f'weights{index}.npz')!r})")

@@ -6,7 +6,6 @@ JSON; the tests check them. Keep TensorFlow out of this module's top level for t
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import python_process
 import tiny
 
 REPO_ROOT = Path(__file__).absolute().parents[1]
@@ -99,8 +99,7 @@ def child_main(workdir):
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("mirrored") / "run"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])), TF_CPP_MIN_LOG_LEVEL="2")
+    env = python_process.env(REPO_ROOT, TF_CPP_MIN_LOG_LEVEL="2")
     code = (f"import sys; sys.path.insert(0, {str(REPO_ROOT / 'tests')!r}); "
             f"import distribute_test; distribute_test.child_main({str(workdir)!r})")
     process = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,

@@ -1,7 +1,6 @@
 """Tests of "folder:PATH" datasets on small folders of PNG/JPEG images written with PIL, and of a
 folder run end to end through the train, evaluate and export binaries."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from acai_tf.datasets import ImageFolderError
 from acai_tf.evaluation import suite
 from acai_tf.cli import flag_defs
 
+import python_process
 import tiny
 
 # Not resolved: under Bazel this is the runfiles tree, which holds flags/ and acai_tf/.
@@ -211,8 +211,7 @@ def test_a_64_pixel_model_builds_and_trains_a_step(labelled):
 
 
 def _binary(module: str, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env = python_process.env(REPO_ROOT)
     env.pop("TF_CONFIG", None)
     return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=300, check=False)

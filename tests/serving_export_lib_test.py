@@ -23,6 +23,7 @@ from acai_tf import models, workdir
 from acai_tf.config import ExperimentConfig
 from acai_tf.serving import export_lib, warmup
 
+import python_process
 import tiny
 
 # Not resolved: under Bazel this is the runfiles tree, which holds export/ and acai_tf/.
@@ -395,8 +396,7 @@ def test_a_model_trained_under_mirrored_strategy_serves_identically(tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "config.json").write_text(config.to_json())
         args += [str(tmp_path / name), str(tmp_path / f"{name}_under_strategy")]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    env = python_process.env(REPO_ROOT, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run([sys.executable, "-c", STRATEGY_PROCESS, *args], cwd=REPO_ROOT,
                             env=env, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]

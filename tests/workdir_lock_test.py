@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from acai_tf import workdir as workdir_lib
 
+import python_process
 import tiny
 
 REPO_ROOT = Path(__file__).absolute().parents[1]
@@ -57,8 +58,7 @@ def test_a_holder_that_has_not_written_its_name_yet_is_another_process(tmp_path)
 
 
 def _env(onednn):
-    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=onednn, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    env = python_process.env(REPO_ROOT, TF_ENABLE_ONEDNN_OPTS=onednn)
     env.pop("TF_CONFIG", None)
     return env
 
