@@ -119,13 +119,13 @@ def test_older_checkpoint_by_path(mnist_run):
     assert set(results["wall_time_s"]) == {"restore", "figure", "total"}
 
 
-def test_bad_workdirs_raise_one_line_errors(tmp_path, mnist_data_dir):
+def test_bad_workdirs_raise_one_line_errors(tmp_path, mock_mnist_data_dir):
     with pytest.raises(workdir_lib.WorkdirError, match="config.json does not exist"):
         checkpoint_eval.evaluate(str(tmp_path / "missing"))
 
     untrained = str(tmp_path / "untrained")
     os.makedirs(untrained)
-    config = ExperimentConfig(train=TrainConfig(dataset="mnist32", data_dir=mnist_data_dir))
+    config = ExperimentConfig(train=TrainConfig(dataset="mnist32", data_dir=mock_mnist_data_dir))
     with open(workdir_lib.config_path(untrained), "w") as f:
         f.write(config.to_json())
     with pytest.raises(workdir_lib.WorkdirError, match="no checkpoint"):

@@ -1,10 +1,11 @@
-"""Shared pytest fixtures: a tfds data directory holding the real MNIST, prepared offline.
+"""Shared pytest fixtures: the real MNIST prepared offline, a mock MNIST, fake training runs.
 
-The directory is, in order of preference: $ACAI_TFDS_DIR when it already holds a prepared MNIST,
-else <repo>/.cache/tfds, prepared there on first use (about 30 s) from the four original MNIST
-archives in $ACAI_MNIST_DIR (default <repo>/../shared/data/mnist). Tests that need MNIST fail,
-rather than skip, when those archives are missing: a silently skipped data test hides a broken
-set-up.
+The real MNIST's directory is, in order of preference: $ACAI_TFDS_DIR when it already holds a
+prepared MNIST, else <repo>/.cache/tfds, prepared there on first use (about 30 s) from the four
+original MNIST archives in $ACAI_MNIST_DIR (default <repo>/../shared/data/mnist). Tests that need
+MNIST fail, rather than skip, when those archives are missing: a silently skipped data test hides
+a broken set-up. Tests that only need some prepared labelled dataset take the mock MNIST, which
+needs no archive.
 """
 
 import fcntl
@@ -54,6 +55,35 @@ def mnist_data_dir() -> str:
         pytest.fail(f"these tests need the real MNIST archives: {missing}. Set ACAI_MNIST_DIR "
                     "to the folder holding the four original MNIST .gz files.", pytrace=False)
     return str(CACHE_DIR)
+
+
+# Examples per split of the mock MNIST: enough for a few batches of 16 and a 64-example accuracy.
+MOCK_EXAMPLES = 256
+
+
+@pytest.fixture(name="mock_mnist_data_dir")
+def fixture_mock_mnist_data_dir(tmp_path_factory):
+    """Path of a tfds data directory in which "mnist32" reads as prepared, with made-up examples.
+
+    The directory holds only MNIST's metadata (its features and MOCK_EXAMPLES train and test
+    examples); while the test runs, `tfds.testing.mock_data` serves random uint8 [28, 28, 1]
+    images and labels in [0, 10) for every read, whatever data_dir the reader passes. For tests
+    that need some prepared labelled dataset without lines, not the real digits.
+    """
+    import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+
+    data_dir = str(tmp_path_factory.mktemp("mock_tfds"))
+    builder = tfds.builder("mnist", data_dir=data_dir)
+    builder.info.set_splits(tfds.core.SplitDict([
+        tfds.core.SplitInfo(name=split, shard_lengths=[MOCK_EXAMPLES], num_bytes=0)
+        for split in ("train", "test")]))
+    # The metadata makes the builder's is_prepared() true, which the library checks before
+    # reading; mock_data then replaces the reading itself.
+    os.makedirs(builder.data_path)
+    builder.info.write_to_directory(builder.data_path)
+    with tfds.testing.mock_data(num_examples=MOCK_EXAMPLES, data_dir=data_dir,
+                                policy=tfds.testing.MockPolicy.USE_FILES):
+        yield data_dir
 
 
 def _fake_run(root, name, *, model="acai", dataset="lines32", latent_width=2, latent=16,

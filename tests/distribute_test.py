@@ -6,7 +6,6 @@ JSON; the tests check them. Keep TensorFlow out of this module's top level for t
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -15,23 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import python_process
+import tiny
+
 REPO_ROOT = Path(__file__).absolute().parents[1]
-TINY_HPARAMS = {"vqvae": {"z_log_size": 6, "filter_size": 16}}
 MODELS = ("baseline", "dropout", "denoising", "vae", "aae", "vqvae", "acai")
-
-
-def _tiny_model_config(name):
-    from acai_tf.config import ModelConfig
-
-    return ModelConfig(name=name, depth=4, latent=2, latent_width=4,
-                       hparams=TINY_HPARAMS.get(name, {}))
-
-
-def _line_batch(size, seed):
-    from acai_tf import lines
-
-    angles = lines.uniform_angles(size, seed)
-    return {"image": lines.render_lines(angles), "label": lines.angle_labels(angles)}
 
 
 def _fit_steps(model, batch, steps):
@@ -49,7 +36,7 @@ def _sgd_step_deltas(strategy, batch):
     from acai_tf import models
 
     with strategy.scope():
-        model = models.build(_tiny_model_config("acai"), seed=3)
+        model = models.build(tiny.model_config("acai"), seed=3)
         model.compile(optimizer=keras.optimizers.SGD(0.5),
                       classifier_optimizer=keras.optimizers.SGD(0.5),
                       critic_optimizer=keras.optimizers.SGD(0.5))
@@ -66,7 +53,7 @@ def child_main(workdir):
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from acai_tf import distribute, train_lib
-    from acai_tf.config import ConfigError, ExperimentConfig, TrainConfig
+    from acai_tf.config import ConfigError
 
     results = {}
     start = time.monotonic()
@@ -79,16 +66,16 @@ def child_main(workdir):
     from acai_tf import models
 
     # Every model trains through fit() on two replicas.
-    batch = _line_batch(16, seed=0)
+    batch = tiny.lines_batch(16, seed=0)
     results["losses"] = {}
     for name in MODELS:
         with mirrored.scope():
-            model = models.build(_tiny_model_config(name), seed=0)
+            model = models.build(tiny.model_config(name), seed=0)
             model.compile()
         results["losses"][name] = _fit_steps(model, batch, 2)
 
     # One SGD step on [A, A] over two replicas (each sees A) equals one on one device.
-    half = _line_batch(8, seed=1)
+    half = tiny.lines_batch(8, seed=1)
     doubled = {key: np.concatenate([value, value]) for key, value in half.items()}
     single, single_logs = _sgd_step_deltas(tf.distribute.get_strategy(), doubled)
     replicated, replicated_logs = _sgd_step_deltas(mirrored, doubled)
@@ -98,10 +85,8 @@ def child_main(workdir):
     results["single_logs"], results["replicated_logs"] = single_logs, replicated_logs
 
     # The whole training library on two replicas, evaluations included.
-    config = ExperimentConfig(model=_tiny_model_config("acai"), train=TrainConfig(
-        batch=16, train_kimg=0.125, report_kimg=0.0625, strategy="mirrored"))
-    settings = train_lib.EvalSettings(lines_pairs=16, accuracy_examples=64, grid_rows=4,
-                                      pairs_per_row=2, grid_steps=4, samples_side=4, batch=16)
+    config = tiny.experiment("acai", train_kimg=0.125, report_kimg=0.0625, strategy="mirrored")
+    settings = tiny.eval_settings()
     # The strategy made above: two collective strategies over the same devices in one process
     # would reuse collective instance keys.
     summary = train_lib.train(config, workdir, eval_settings=settings, strategy=mirrored,
@@ -114,8 +99,7 @@ def child_main(workdir):
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("mirrored") / "run"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])), TF_CPP_MIN_LOG_LEVEL="2")
+    env = python_process.env(REPO_ROOT, TF_CPP_MIN_LOG_LEVEL="2")
     code = (f"import sys; sys.path.insert(0, {str(REPO_ROOT / 'tests')!r}); "
             f"import distribute_test; distribute_test.child_main({str(workdir)!r})")
     process = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,

@@ -1,6 +1,5 @@
 """Tests of acai_tf.fast_conv: both gradient paths agree, and "auto" picks by oneDNN's state."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,8 @@ import pytest
 import tensorflow as tf
 
 from acai_tf import fast_conv
+
+import python_process
 
 # Not resolved: under Bazel this is the runfiles tree, which holds acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]
@@ -70,9 +71,7 @@ def test_bad_paths_are_refused():
 
 @pytest.mark.parametrize("onednn, expected", [("0", "forward"), ("1", "stock")])
 def test_auto_follows_onednn(onednn, expected):
-    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=onednn, CUDA_VISIBLE_DEVICES="",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT),
-                                                        os.environ.get("PYTHONPATH")])))
+    env = python_process.env(REPO_ROOT, TF_ENABLE_ONEDNN_OPTS=onednn, CUDA_VISIBLE_DEVICES="")
     code = ("from acai_tf.quiet_start import quiet_tensorflow; quiet_tensorflow(); "
             "from acai_tf import fast_conv; "
             "print(fast_conv.onednn_enabled(), fast_conv.resolve('auto'), "

@@ -1,7 +1,6 @@
 """Tests of "folder:PATH" datasets on small folders of PNG/JPEG images written with PIL, and of a
 folder run end to end through the train, evaluate and export binaries."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +12,13 @@ from absl import flags
 from PIL import Image
 
 from acai_tf import datasets, models
-from acai_tf.config import ConfigError, ModelConfig
+from acai_tf.config import ConfigError
 from acai_tf.datasets import ImageFolderError
 from acai_tf.evaluation import suite
 from acai_tf.cli import flag_defs
+
+import python_process
+import tiny
 
 # Not resolved: under Bazel this is the runfiles tree, which holds flags/ and acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]
@@ -195,8 +197,7 @@ def test_image_size_flag(labelled):
 
 
 def test_a_64_pixel_model_builds_and_trains_a_step(labelled):
-    config = ModelConfig(name="acai", image_size=64, colors=3, nclass=2, depth=4, latent=2,
-                         latent_width=4)
+    config = tiny.model_config("acai", image_size=64, colors=3, nclass=2)
     assert config.scales == 4
     model = models.build(config, seed=0)
     model.compile()
@@ -210,8 +211,7 @@ def test_a_64_pixel_model_builds_and_trains_a_step(labelled):
 
 
 def _binary(module: str, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env = python_process.env(REPO_ROOT)
     env.pop("TF_CONFIG", None)
     return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=300, check=False)

@@ -6,6 +6,8 @@ import pytest
 
 from acai_tf import model_hparams, models
 
+import tiny
+
 # Spec §4.2's per-model defaults, plus the options this implementation adds.
 REFERENCE_DEFAULTS = {
     "acai": {"advweight": 0.5, "reg": 0.2, "advdepth": 0, "update_order": "alternating"},
@@ -31,8 +33,7 @@ def test_every_class_belongs_to_a_registered_model():
 
 
 def test_a_model_holds_its_typed_hyperparameters():
-    config = models.ModelConfig(name="aae", depth=4, latent=2, latent_width=4,
-                                hparams={"disc_layer_sizes": "8,4"})
+    config = tiny.model_config("aae", hparams={"disc_layer_sizes": "8,4"})
     model = models.build(config)
     assert model.hp == model_hparams.AAEHParams(disc_layer_sizes=(8, 4))
     assert [layer.units for layer in model.discriminator.layers] == [8, 4, 1]

@@ -8,24 +8,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from acai_tf import lines, models
-from acai_tf.config import ConfigError, ModelConfig
+from acai_tf import models
+from acai_tf.config import ConfigError
+
+import tiny
 
 ALL = models.names()
-# Tiny networks: 4 channels at the first scale, 4x4x2 latent maps, a 64-entry VQ codebook.
-TINY_HPARAMS = {"vqvae": {"z_log_size": 6, "filter_size": 16}}
 
 
 def tiny_config(name, **overrides):
-    fields = dict(name=name, depth=4, latent=2, latent_width=4, lr=1e-3,
-                  hparams=TINY_HPARAMS.get(name, {}))
-    fields.update(overrides)
-    return ModelConfig(**fields)
-
-
-def line_batch(size=16, seed=0):
-    angles = lines.uniform_angles(size, seed)
-    return {"image": lines.render_lines(angles), "label": lines.angle_labels(angles)}
+    """The shared tiny model at learning rate 1e-3 (these tests train only a few steps)."""
+    return tiny.model_config(name, **{"lr": 1e-3, **overrides})
 
 
 def fit(model, batch, steps):
@@ -62,7 +55,7 @@ def test_registry_has_the_papers_seven_models():
 @pytest.mark.parametrize("name", ALL)
 def test_api_shapes(name):
     model = build(name)
-    images = line_batch(3)["image"]
+    images = tiny.lines_batch(3)["image"]
     latents = model.encode(images)
     assert latents.shape == (3, 4, 4, 2)
     assert model.decode(latents).shape == (3, 32, 32, 1)
@@ -76,7 +69,7 @@ def test_api_shapes(name):
 @pytest.mark.parametrize("name", ALL)
 def test_losses_finite_and_falling_on_a_fixed_batch(name):
     model = build(name)
-    batch = line_batch(16)
+    batch = tiny.lines_batch(16)
     first = fit(model, batch, 1)
     assert all(np.isfinite(v[-1]) for v in first.values()), first
     fit(model, batch, 60)
@@ -88,7 +81,7 @@ def test_losses_finite_and_falling_on_a_fixed_batch(name):
 @pytest.mark.parametrize("name", ["baseline", "vae", "vqvae", "acai"])
 def test_latent_classifier_fits_frozen_latents(name):
     model = build(name)
-    batch = line_batch(16)
+    batch = tiny.lines_batch(16)
     fit(model, batch, 40)  # Untrained latents are ~1e-3 in scale: let them grow first.
     model.compile(optimizer=keras.optimizers.Adam(0.0),
                   classifier_optimizer=keras.optimizers.Adam(3e-2))
@@ -124,7 +117,7 @@ def test_each_optimizer_moves_only_its_own_variables(name):
     cls_before = snapshot(model.classifier.trainable_variables)
     extra = {a.name: (a.trainable_variables, snapshot(a.trainable_variables))
              for a in _adversaries(model)}
-    fit(model, line_batch(8), 2)
+    fit(model, tiny.lines_batch(8), 2)
     assert not any(changed(ae_before, model.autoencoder_variables))
     assert all(changed(cls_before, model.classifier.trainable_variables))
     for variables, before in extra.values():
@@ -133,7 +126,7 @@ def test_each_optimizer_moves_only_its_own_variables(name):
 
 @pytest.mark.parametrize("name", ALL)
 def test_get_config_round_trip(name):
-    model = models.build(tiny_config(name, hparams={**TINY_HPARAMS.get(name, {})}), seed=3)
+    model = models.build(tiny_config(name, hparams={**tiny.HPARAMS.get(name, {})}), seed=3)
     clone = type(model).from_config(model.get_config())
     assert clone.model_config == model.model_config and clone.seed == 3
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
@@ -186,7 +179,7 @@ def _acai_step(update_order, critic_lr, seed=0):
     model = models.build(tiny_config("acai", hparams={"update_order": update_order}), seed=seed)
     model.compile(optimizer=keras.optimizers.SGD(0.1),
                   critic_optimizer=keras.optimizers.SGD(critic_lr))
-    fit(model, line_batch(8), 1)
+    fit(model, tiny.lines_batch(8), 1)
     return snapshot(model.autoencoder_variables), snapshot(model.critic.trainable_variables)
 
 
@@ -221,7 +214,7 @@ def test_acai_critic_learns_to_predict_alpha():
 def test_vqvae_codebook_follows_ema_every_step():
     model = build("vqvae")
     before = model.quantizer.codebook.numpy().copy()
-    fit(model, line_batch(8), 1)
+    fit(model, tiny.lines_batch(8), 1)
     after = model.quantizer.codebook.numpy()
     assert not np.array_equal(before, after)
     assert model.quantizer.ema_counts.numpy().sum() > 0
@@ -229,7 +222,7 @@ def test_vqvae_codebook_follows_ema_every_step():
 
 
 def test_vae_encodes_to_a_sample_by_default_and_the_mean_on_request():
-    images = line_batch(2)["image"]
+    images = tiny.lines_batch(2)["image"]
     sampling = build("vae")
     assert not np.allclose(sampling.encode(images), sampling.encode(images))
     mean = build("vae", hparams={"encoding": "mean"})

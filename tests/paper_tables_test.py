@@ -1,4 +1,4 @@
-"""Tests of the paper tables and the report binary, on fake workdirs (config, results, records)."""
+"""Tests of the paper tables, on fake workdirs (config, results, records)."""
 
 import csv
 import io
@@ -7,10 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-from absl import flags
 
 from acai_tf import images, paper_tables, run_records
-from acai_tf.cli import report as report_binary
 
 
 def lines_results(distance, smoothness):
@@ -109,30 +107,6 @@ def test_write_report_and_side_by_side_figure(tmp_path, fake_run):
     second = cell_width + images.BLOCK_GAP
     assert (figure[label:, :40] == 50).all() and (figure[label:, second:second + 40] == 100).all()
     assert (figure[:label] < 128).any()                   # the labels are drawn
-
-
-def test_report_binary_globs_and_reports_errors_in_one_line(tmp_path, capsys, fake_run):
-    for seed in range(2):
-        fake_run(tmp_path / "runs", f"acai_{seed}", seed=seed, results=lines_results(0.001, 0.1))
-
-    def run(*args):
-        flag_values = flags.FlagValues()
-        report_binary.define_flags(flag_values)
-        flag_values(["report", *args])
-        return report_binary.report_from_flags(flag_values), capsys.readouterr()
-
-    code, output = run(f"--workdirs={tmp_path}/runs/acai_*", f"--output_dir={tmp_path}/out")
-    assert code == 0 and "2 run(s) in 1 group(s)" in output.out
-    assert os.path.isfile(tmp_path / "out" / "table1_lines.md")
-
-    code, output = run(f"--workdirs={tmp_path}/nothing_*", f"--output_dir={tmp_path}/out")
-    assert code == 1
-    assert output.err.strip() == f"error: --workdirs: '{tmp_path}/nothing_*' matches no directory"
-
-    fake_run(tmp_path / "runs", "acai_9", seed=9)
-    code, output = run(f"--workdirs={tmp_path}/runs/acai_*", f"--output_dir={tmp_path}/out")
-    assert code == 1 and output.err.count("\n") == 1
-    assert "acai_9/eval/results.json does not exist" in output.err
 
 
 if __name__ == "__main__":

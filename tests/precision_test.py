@@ -11,12 +11,12 @@ import tensorflow as tf
 
 from acai_tf import config as config_lib
 from acai_tf import fast_conv, models, train_lib
-from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
 from acai_tf.serving import export_lib
 
-TINY = ModelConfig(name="acai", depth=4, latent=2, latent_width=4)
-SMALL_EVALS = train_lib.EvalSettings(lines_pairs=16, accuracy_examples=64, grid_rows=2,
-                                     pairs_per_row=2, grid_steps=4, samples_side=2, batch=16)
+import tiny
+
+TINY = tiny.model_config("acai")
+SMALL_EVALS = tiny.eval_settings(grid_rows=2, samples_side=2)
 
 
 def _batch(size=16):
@@ -72,17 +72,14 @@ def test_config_lists_the_gradient_paths_fast_conv_knows():
 
 def test_bad_precision_is_a_config_error():
     with pytest.raises(config_lib.ConfigError, match="precision must be one of"):
-        TrainConfig(precision="float64")
+        config_lib.TrainConfig(precision="float64")
 
 
 def test_a_bfloat16_run_records_its_start_and_exports_float32_signatures(tmp_path):
     workdir, export_dir = tmp_path / "run", tmp_path / "export"
-    config = ExperimentConfig(model=TINY, train=TrainConfig(
-        batch=16, train_kimg=0.125, report_kimg=0.125, precision="mixed_bfloat16"))
+    config = tiny.experiment(TINY, train_kimg=0.125, precision="mixed_bfloat16")
     train_lib.train(config, str(workdir), eval_settings=SMALL_EVALS, log=lambda line: None)
-    more = ExperimentConfig(model=TINY, train=TrainConfig(
-        batch=16, train_kimg=0.25, report_kimg=0.125, precision="mixed_bfloat16",
-        conv_gradient="forward"))
+    more = tiny.experiment(TINY, precision="mixed_bfloat16", conv_gradient="forward")
     train_lib.train(more, str(workdir), eval_settings=SMALL_EVALS, log=lambda line: None)
 
     runs = json.loads((workdir / "config.json").read_text())["runs"]

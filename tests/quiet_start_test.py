@@ -1,6 +1,5 @@
 """Tests of acai_tf.quiet_start: TensorFlow's start-up banner stays off a binary's stderr."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from acai_tf import quiet_start
+
+import python_process
 
 # Not resolved: under Bazel this is the runfiles tree, which holds acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]
@@ -38,8 +39,7 @@ def test_other_lines_are_kept(line):
 
 
 def _import_tensorflow(onednn: str, **extra: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=onednn, **extra, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    env = python_process.env(REPO_ROOT, TF_ENABLE_ONEDNN_OPTS=onednn, **extra)
     if "ACAI_TF_LOGS" not in extra:
         env.pop("ACAI_TF_LOGS", None)
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)

@@ -7,14 +7,14 @@ from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard.plugins.hparams import metadata
 
 from acai_tf import tensorboard_hparams
-from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
+
+import tiny
 
 
-def tiny_config(seed=0, name="acai"):
-    return ExperimentConfig(
-        model=ModelConfig(name=name, image_size=32, colors=1, depth=4, latent=2,
-                          latent_width=4, nclass=10, lr=1e-4, hparams={"advweight": 0.5}),
-        train=TrainConfig(dataset="lines32", batch=16, train_kimg=1, report_kimg=0.5, seed=seed))
+def tiny_config(seed=0):
+    """A tiny ACAI with one hyperparameter given (advweight) and the others at their defaults."""
+    return tiny.experiment(tiny.model_config("acai", hparams={"advweight": 0.5}), train_kimg=1,
+                           report_kimg=0.5, seed=seed)
 
 
 def read_experiment(root):

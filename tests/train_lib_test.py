@@ -1,4 +1,4 @@
-"""End-to-end tests of acai_tf.train_lib.train on lines32 and the real MNIST (tiny models)."""
+"""End-to-end tests of acai_tf.train_lib.train on lines32 and a mock MNIST (tiny models)."""
 
 import dataclasses
 import os
@@ -13,19 +13,11 @@ from tensorboard.backend.event_processing import event_accumulator
 
 from acai_tf import callbacks, datasets, explosion, metrics_log, tensorboard_hparams, train_lib
 from acai_tf import workdir as workdir_lib
-from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
 
-# Small evaluations: 16 lines interpolations, 4-row grids, 64 test examples for the accuracy.
-SMALL_EVALS = train_lib.EvalSettings(lines_pairs=16, accuracy_examples=64, grid_rows=4,
-                                     pairs_per_row=2, grid_steps=4, samples_side=4, batch=16)
+import tiny
+
+SMALL_EVALS = tiny.eval_settings()
 GRIDS = ("reconstruction", "interpolation", "slerp", "samples")
-
-
-def tiny_config(model="acai", dataset="lines32", train_kimg=0.25, report_kimg=0.125, **train):
-    return ExperimentConfig(
-        model=ModelConfig(name=model, depth=4, latent=2, latent_width=4),
-        train=TrainConfig(dataset=dataset, batch=16, train_kimg=train_kimg,
-                          report_kimg=report_kimg, **train))
 
 
 def run(config, workdir, **kwargs):
@@ -53,7 +45,7 @@ def snapshot(directory):
 
 def test_lines32_run_writes_scalars_images_checkpoints_and_resumes(tmp_path):
     workdir = tmp_path / "run"
-    config = tiny_config()
+    config = tiny.experiment()
     summary, lines = run(config, workdir)
 
     # 0.25 kimg at batch 16 = 16 steps, reported every 8 steps.
@@ -108,14 +100,14 @@ def test_lines32_run_writes_scalars_images_checkpoints_and_resumes(tmp_path):
 def test_a_different_config_in_a_workdir_is_refused_untouched(tmp_path):
     workdir = tmp_path / "run"
     (workdir / "ckpt").mkdir(parents=True)
-    (workdir / "config.json").write_text(tiny_config().to_json())
+    (workdir / "config.json").write_text(tiny.experiment().to_json())
     (workdir / "ckpt" / "checkpoint").write_text("model_checkpoint_path: \"ckpt-8\"\n")
     before = snapshot(workdir)
     with pytest.raises(workdir_lib.WorkdirError, match=r"different config \(train.seed: 0 -> 1\)"):
-        run(tiny_config(seed=1), workdir)
+        run(tiny.experiment(seed=1), workdir)
     (workdir / "config.json").unlink()
     with pytest.raises(workdir_lib.WorkdirError, match="checkpoints but no config.json"):
-        run(tiny_config(), workdir)
+        run(tiny.experiment(), workdir)
     assert snapshot(workdir) == {path: mtime for path, mtime in before.items()
                                  if path != "config.json"}
 
@@ -123,13 +115,13 @@ def test_a_different_config_in_a_workdir_is_refused_untouched(tmp_path):
 def test_invalid_requests_fail_before_writing(tmp_path):
     workdir = tmp_path / "run"
     with pytest.raises(train_lib.ConfigError, match="unknown dataset"):
-        run(tiny_config(dataset="no_such"), workdir)
-    wrong_colors = dataclasses.replace(tiny_config(), model=dataclasses.replace(
-        tiny_config().model, colors=3))
+        run(tiny.experiment(dataset="no_such"), workdir)
+    wrong_colors = dataclasses.replace(tiny.experiment(), model=dataclasses.replace(
+        tiny.experiment().model, colors=3))
     with pytest.raises(train_lib.ConfigError, match="colors 3 \\(dataset: 1\\)"):
         run(wrong_colors, workdir)
     with pytest.raises(datasets.DatasetNotPreparedError):
-        run(tiny_config(dataset="mnist32", data_dir=str(tmp_path / "empty")), workdir)
+        run(tiny.experiment(dataset="mnist32", data_dir=str(tmp_path / "empty")), workdir)
     assert not workdir.exists()
 
 
@@ -164,7 +156,7 @@ def test_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_p
     # Healthy for the first report period (8 steps, checkpointed), then infinite weights.
     with pytest.raises(callbacks.NonFiniteLossError,
                        match=r"^non-finite losses/reconstruction at step 9$"):
-        train_lib.train(tiny_config(model="baseline"), str(workdir), eval_settings=None,
+        train_lib.train(tiny.experiment("baseline"), str(workdir), eval_settings=None,
                         extra_callbacks=[ScaleDecoderOutput(np.inf)], log=lambda line: None)
     assert_latest_checkpoint_is_healthy(workdir, 8)
 
@@ -174,7 +166,7 @@ def test_exploding_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_pa
     # The guard judges once it has seen 9 blocks of 32 steps (288): the first report, at
     # 320 steps of batch 16, is past its warm-up. Then the output grows 1e4-fold: finite but
     # wrecked, the reconstruction error about 1e8 times its level.
-    config = tiny_config(model="baseline", train_kimg=10, report_kimg=5)
+    config = tiny.experiment("baseline", train_kimg=10, report_kimg=5)
     with pytest.raises(callbacks.LossExplosionError) as error:
         train_lib.train(config, str(workdir), eval_settings=None,
                         extra_callbacks=[ScaleDecoderOutput(1e4)], log=lambda line: None)
@@ -195,10 +187,10 @@ def test_exploding_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_pa
     assert summary["step"] == 640 and summary["metrics"]["losses/reconstruction"] > 1e3
 
 
-def test_mnist_run_reports_latent_accuracy_and_no_lines_metrics(tmp_path, mnist_data_dir):
+def test_mnist_run_reports_latent_accuracy_and_no_lines_metrics(tmp_path, mock_mnist_data_dir):
     workdir = tmp_path / "run"
-    config = tiny_config(model="baseline", dataset="mnist32", train_kimg=0.125,
-                         data_dir=mnist_data_dir)
+    config = tiny.experiment("baseline", dataset="mnist32", train_kimg=0.125,
+                             data_dir=mock_mnist_data_dir)
     summary, _ = run(config, workdir)
     assert summary["step"] == 8
     events = read_tensor_events(str(workdir))

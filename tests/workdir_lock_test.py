@@ -19,10 +19,13 @@ import tensorflow as tf
 
 from acai_tf import workdir as workdir_lib
 
+import python_process
+import tiny
+
 REPO_ROOT = Path(__file__).absolute().parents[1]
 # Batch 16 and a checkpoint every 16 steps; 100 kimg (6,400 steps) outlasts the test.
-ARGS = ["--model=baseline", "--dataset=lines32", "--depth=4", "--latent=2", "--latent_width=4",
-        "--batch=16", "--report_kimg=0.25"]
+ARGS = ["--model=baseline", "--dataset=lines32", *tiny.MODEL_FLAGS, "--batch=16",
+        "--report_kimg=0.25"]
 TIMEOUT = 240
 
 
@@ -55,8 +58,7 @@ def test_a_holder_that_has_not_written_its_name_yet_is_another_process(tmp_path)
 
 
 def _env(onednn):
-    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=onednn, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    env = python_process.env(REPO_ROOT, TF_ENABLE_ONEDNN_OPTS=onednn)
     env.pop("TF_CONFIG", None)
     return env
 
@@ -68,7 +70,7 @@ def _train(workdir, env, *args, **popen):
 
 
 # oneDNN on prints a start-up banner on stderr on AVX-512 CPUs: errors are counted as the lines
-# that start with "error:", whatever else TensorFlow prints (see tests/train_binary_test.py).
+# that start with "error:", whatever else TensorFlow prints (see tests/cli_train_test.py).
 @pytest.mark.parametrize("onednn", ["0", "1"])
 def test_a_second_run_is_refused_while_the_first_trains_and_a_third_resumes(tmp_path, onednn):
     workdir, env = tmp_path / "run", _env(onednn)

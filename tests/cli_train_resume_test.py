@@ -5,7 +5,6 @@ the same command and checks that it ends at the configured step with a loadable 
 optimizer state matches the step.
 """
 
-import os
 import re
 import signal
 import subprocess
@@ -18,17 +17,19 @@ import tensorflow as tf
 
 from acai_tf import models, workdir as workdir_lib
 
+import python_process
+import tiny
+
 REPO_ROOT = Path(__file__).absolute().parents[1]
 # 48 steps of batch 16, a report and checkpoint every 16 steps.
-ARGS = ["--model=acai", "--dataset=lines32", "--depth=4", "--latent=2", "--latent_width=4",
-        "--batch=16", "--train_kimg=0.75", "--report_kimg=0.25"]
+ARGS = ["--model=acai", "--dataset=lines32", *tiny.MODEL_FLAGS, "--batch=16", "--train_kimg=0.75",
+        "--report_kimg=0.25"]
 TOTAL_STEPS = 48
 TIMEOUT = 240
 
 
 def start(workdir):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    env = python_process.env(REPO_ROOT)
     env.pop("TF_CONFIG", None)
     return subprocess.Popen([sys.executable, "-m", "flags.train", *ARGS, f"--workdir={workdir}"],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,

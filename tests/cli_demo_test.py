@@ -1,20 +1,20 @@
 """The demo binary end to end on a tiny budget: plan, training, scores next to pixel blending,
 figure, export, a fresh process answering from the export, and where everything is."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import python_process
+
 # Not resolved: under Bazel this is the runfiles tree, which holds flags/ and acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]
 
 
 def _demo(workdir: Path, onednn: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=onednn, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    env = python_process.env(REPO_ROOT, TF_ENABLE_ONEDNN_OPTS=onednn)
     for variable in ("TF_CPP_MIN_LOG_LEVEL", "ACAI_TF_LOGS", "TF_CONFIG"):
         env.pop(variable, None)
     return subprocess.run([sys.executable, "-m", "flags.demo", f"--workdir={workdir}",

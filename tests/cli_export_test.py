@@ -10,18 +10,17 @@ import pytest
 import tensorflow as tf
 
 from acai_tf import models, workdir
-from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
+from acai_tf.config import ExperimentConfig
+
+import python_process
+import tiny
 
 # Not resolved: under Bazel this is the runfiles tree, which holds export/ and acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]
 
 
 def _export(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "export.export_saved_model", *args],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    return python_process.run_module(REPO_ROOT, "export.export_saved_model", *args, timeout=300)
 
 
 def _error(result: subprocess.CompletedProcess) -> str:
@@ -43,8 +42,7 @@ def _tree(path: Path) -> dict:
 def fixture_trained(tmp_path_factory) -> Path:
     """A workdir holding a tiny ACAI's config.json and checkpoints at steps 3 and 5."""
     path = tmp_path_factory.mktemp("workdir")
-    config = ExperimentConfig(model=ModelConfig(name="acai", depth=4, latent=2),
-                              train=TrainConfig(batch=8))
+    config = tiny.export_experiment("acai")
     (path / "config.json").write_text(config.to_json())
     model = models.build(config.model, seed=0)
     model.compile()

@@ -15,12 +15,15 @@ import pytest
 from absl import flags
 from absl.testing import flagsaver
 
-from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
+from acai_tf.config import ExperimentConfig, TrainConfig
 from acai_tf.cli import flag_defs, runner
 from acai_tf.cli import train as train_binary
 
+import python_process
+import tiny
+
 REPO_ROOT = Path(__file__).absolute().parents[1]
-TINY = ["--depth=4", "--latent=2", "--latent_width=4", "--batch=16", "--train_kimg=0.125"]
+TINY = [*tiny.MODEL_FLAGS, "--batch=16", "--train_kimg=0.125"]
 
 if "model" not in flags.FLAGS:
     flag_defs.define_flags()
@@ -82,7 +85,7 @@ def test_bad_input_is_one_line_error_and_writes_nothing(capsys, tmp_path, monkey
 def test_workdir_with_a_different_config_is_untouched(capsys, tmp_path):
     workdir = tmp_path / "run"
     (workdir / "ckpt").mkdir(parents=True)
-    saved = ExperimentConfig(model=ModelConfig(name="acai", depth=4, latent=2, latent_width=4),
+    saved = ExperimentConfig(model=tiny.model_config("acai"),
                              train=TrainConfig(batch=16, train_kimg=0.125))
     (workdir / "config.json").write_text(saved.to_json())
     before = snapshot(workdir)
@@ -107,9 +110,7 @@ def test_the_binary_reports_errors_in_one_line_and_fails_fast(tmp_path, onednn):
         "workdir": ([*TINY, f"--workdir={conflicting}"], "holds a different config"),
         "required": ([], "--workdir"),
     }
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-               TF_ENABLE_ONEDNN_OPTS=onednn)
+    env = python_process.env(REPO_ROOT, TF_ENABLE_ONEDNN_OPTS=onednn)
     for variable in ("TF_CONFIG", "TF_CPP_MIN_LOG_LEVEL", "ACAI_TF_LOGS"):
         env.pop(variable, None)
     start = time.monotonic()

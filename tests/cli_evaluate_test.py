@@ -15,15 +15,14 @@ from acai_tf import workdir as workdir_lib
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
 from acai_tf.cli import evaluate as evaluate_binary
 
+import python_process
+
 # Not resolved: under Bazel this is the runfiles tree, which holds flags/ and acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]
 
 
 def _evaluate_process(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "flags.evaluate", *args], cwd=REPO_ROOT,
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    return python_process.run_module(REPO_ROOT, "flags.evaluate", *args, timeout=300)
 
 
 def _errors(stderr: str) -> list[str]:

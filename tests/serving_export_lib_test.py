@@ -20,8 +20,11 @@ import pytest
 import tensorflow as tf
 
 from acai_tf import models, workdir
-from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
+from acai_tf.config import ExperimentConfig
 from acai_tf.serving import export_lib, warmup
+
+import python_process
+import tiny
 
 # Not resolved: under Bazel this is the runfiles tree, which holds export/ and acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]
@@ -34,9 +37,7 @@ EXTRA_VARIABLES = {"vae": ("latent_mean/", "latent_log_variance/", "sample_seed/
 
 def make_workdir(path: Path, name: str) -> ExperimentConfig:
     """A workdir with config.json and a checkpoint (model and optimizers) at step STEP."""
-    hparams = {"z_log_size": 6} if name == "vqvae" else {}
-    config = ExperimentConfig(model=ModelConfig(name=name, depth=4, latent=2, hparams=hparams),
-                              train=TrainConfig(batch=8))
+    config = tiny.export_experiment(name)
     path.mkdir(parents=True)
     (path / "config.json").write_text(config.to_json())
     model = models.build(config.model, seed=config.train.seed)
@@ -391,13 +392,11 @@ def test_a_model_trained_under_mirrored_strategy_serves_identically(tmp_path):
     names = ("acai", "vae")  # The VAE's sampling seed is a distributed variable.
     args = []
     for name in names:
-        config = ExperimentConfig(model=ModelConfig(name=name, depth=4, latent=2),
-                                  train=TrainConfig(batch=8, strategy="mirrored"))
+        config = tiny.export_experiment(name, strategy="mirrored")
         (tmp_path / name).mkdir()
         (tmp_path / name / "config.json").write_text(config.to_json())
         args += [str(tmp_path / name), str(tmp_path / f"{name}_under_strategy")]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    env = python_process.env(REPO_ROOT, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run([sys.executable, "-c", STRATEGY_PROCESS, *args], cwd=REPO_ROOT,
                             env=env, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -1,8 +1,9 @@
-"""Tests of the servable (export.serving), the warm-up requests and the models.config writer.
+"""Tests of the servable (acai_tf.serving.servable) and the warm-up requests checked against it.
 
 In-process, on a tiny ACAI (and VAEs for sampling): the SavedModel is written and loaded back
-with `tf.saved_model.load`, and its signatures are compared with the Keras model. export_test.py
-does the comparison for every model, in a process that has only TensorFlow.
+with `tf.saved_model.load`, and its signatures are compared with the Keras model.
+serving_export_lib_test.py does the comparison for every model, in a process that has only
+TensorFlow; serving_models_config_test.py tests the models.config writer.
 """
 
 import json
@@ -15,18 +16,17 @@ import pytest
 import tensorflow as tf
 
 from acai_tf import models
-from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
-from acai_tf.serving import models_config, servable, warmup
+from acai_tf.config import ExperimentConfig
+from acai_tf.serving import servable, warmup
 from acai_tf.serving.export_lib import read_signatures
+
+import tiny
 
 ATOL = 1e-5
 
 
 def _config(name: str, **hparams) -> ExperimentConfig:
-    if name == "vqvae":
-        hparams.setdefault("z_log_size", 6)
-    return ExperimentConfig(model=ModelConfig(name=name, depth=4, latent=2, hparams=hparams),
-                            train=TrainConfig(batch=8))
+    return tiny.export_experiment(name, hparams)
 
 
 def _images(seed: int, batch: int = 3) -> np.ndarray:
@@ -187,31 +187,6 @@ def test_check_request_rejects_what_the_server_would(acai):
     for message, inputs in cases.items():
         with pytest.raises(ValueError, match=re.escape(message)):
             warmup.check_request(warmup.predict_request("m", "encode", inputs), signature)
-
-
-def test_models_config_update_keeps_other_entries(tmp_path):
-    export_dir = str(tmp_path)
-    path = os.path.join(export_dir, models_config.FILENAME)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write('model_config_list { config { name: "old" base_path: "/models/old" '
-                'model_platform: "tensorflow" model_version_policy { all {} } } }\n')
-    models_config.update(export_dir, "acai", "/models/acai")
-    models_config.update(export_dir, "vae", "/models/vae")
-    models_config.update(export_dir, "acai", "/srv/acai")
-    entries = models_config.read(path).model_config_list.config
-    assert [(e.name, e.base_path, e.model_platform) for e in entries] == [
-        ("old", "/models/old", "tensorflow"), ("acai", "/srv/acai", "tensorflow"),
-        ("vae", "/models/vae", "tensorflow")]
-    assert entries[0].model_version_policy.HasField("all")
-    assert os.listdir(export_dir) == [models_config.FILENAME]
-
-
-def test_a_corrupt_models_config_is_an_error_and_left_alone(tmp_path):
-    path = tmp_path / models_config.FILENAME
-    path.write_text("model_config_list { config { nam: 'x' } }\n")
-    with pytest.raises(models_config.ModelsConfigError, match="is not a TF Serving model config"):
-        models_config.update(str(tmp_path), "acai", "/models/acai")
-    assert path.read_text() == "model_config_list { config { nam: 'x' } }\n"
 
 
 if __name__ == "__main__":

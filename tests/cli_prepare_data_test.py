@@ -1,21 +1,19 @@
 """Tests for the flags.prepare_data binary, run as a user would, in a subprocess."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import python_process
+
 # Not resolved: under Bazel this is the runfiles tree, which holds flags/ and acai_tf/.
 REPO_ROOT = Path(__file__).absolute().parents[1]
 
 
 def _prepare_data(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "flags.prepare_data", *args], cwd=REPO_ROOT,
-                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    return python_process.run_module(REPO_ROOT, "flags.prepare_data", *args, timeout=120)
 
 
 def test_bad_dataset_name_is_a_one_line_error(tmp_path):

@@ -7,7 +7,6 @@ checkpoint save, the other worker into a temporary directory it deletes.
 """
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -16,6 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+import python_process
+import tiny
 
 REPO_ROOT = Path(__file__).absolute().parents[1]
 TIMEOUT = 300
@@ -26,18 +28,14 @@ def child_main(workdir, dump_path):
     import keras
 
     from acai_tf import train_lib
-    from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
 
     class DumpWeights(keras.callbacks.Callback):
         def on_train_end(self, logs=None):
             np.savez(dump_path, *self.model.get_weights())
 
-    config = ExperimentConfig(
-        model=ModelConfig(name="acai", depth=4, latent=2, latent_width=4),
-        train=TrainConfig(batch=16, train_kimg=0.125, report_kimg=0.0625,
-                          strategy="multi_worker"))
-    settings = train_lib.EvalSettings(lines_pairs=16, accuracy_examples=64, grid_rows=4,
-                                      pairs_per_row=2, grid_steps=4, samples_side=4, batch=16)
+    config = tiny.experiment("acai", train_kimg=0.125, report_kimg=0.0625,
+                             strategy="multi_worker")
+    settings = tiny.eval_settings()
     summary = train_lib.train(config, workdir, eval_settings=settings,
                               extra_callbacks=[DumpWeights()])
     print("SUMMARY " + json.dumps({"step": summary["step"], "metrics": summary["metrics"]}))
@@ -60,12 +58,11 @@ def test_two_workers_finish_with_identical_weights(tmp_path):
     for index in range(2):
         scratch = tmp_path / f"tmp{index}"
         scratch.mkdir()
-        env = dict(os.environ, TF_CONFIG=json.dumps(
+        env = python_process.env(REPO_ROOT, TF_CONFIG=json.dumps(
             {"cluster": cluster, "task": {"type": "worker", "index": index}}),
-            TMPDIR=str(scratch), TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=os.pathsep.join(
-                filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+            TMPDIR=str(scratch), TF_CPP_MIN_LOG_LEVEL="2")
         code = (f"import sys; sys.path.insert(0, {str(REPO_ROOT / 'tests')!r}); "
-                f"import multi_worker_test as t; "
+                f"import distribute_multi_worker_test as t; "
                 f"t.child_main({str(workdir)!r}, {str(tmp_path / f'weights{index}.npz')!r})")
         log = open(tmp_path / f"worker{index}.log", "w+", encoding="utf-8")
         processes.append((subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,
