@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from acai_tf import images, tensorboard_hparams
+from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError
 from acai_tf.evaluation import results as results_lib
 from acai_tf.evaluation.checkpoint_eval import EvalOptions
@@ -47,10 +48,10 @@ def test_every_run_is_trained_with_its_flagfile_config(reproduction):
     for model in MODELS:
         for seed in SEEDS:
             workdir = os.path.join(out_dir, "runs", model, f"seed{seed}")
-            config = reproduce_lines.workdir_lib.load_config(workdir)
+            config = workdir_lib.load_config(workdir)
             assert (config.model.depth, config.model.latent, config.train.seed) == (4, 2, seed)
             assert config.model.latent_width == (4 if model == "vqvae" else 2)
-            assert reproduce_lines.workdir_lib.latest_checkpoint(workdir).endswith("ckpt-4")
+            assert workdir_lib.latest_checkpoint(workdir).endswith("ckpt-4")
 
 
 def test_markdown_has_the_paper_layout_and_the_budget(reproduction):
