@@ -44,7 +44,6 @@ quiet_tensorflow()
 from absl import app
 
 from acai_tf import images, paper_tables, run_records
-from acai_tf import workdir as workdir_lib  # noqa: F401  (the tests read runs through it)
 from acai_tf.config import ExperimentConfig
 from acai_tf.evaluation import checkpoint_eval
 from acai_tf.evaluation.training_eval import EvalSettings
