@@ -149,11 +149,8 @@ CAPTION = (f"Figure (mnist_figure.png): per model (rows) and latent size (column
 
 def main(argv: list[str]) -> None:
     fv = flags.FLAGS
-    try:
-        latents = [int(latent) for latent in fv.latents]
-    except ValueError:
-        print(f"error: --latents must be integers, got {','.join(fv.latents)}", file=sys.stderr)
-        sys.exit(1)
+    with runner.one_line_errors():
+        latents = reproduction.integers("latents", fv.latents)
     reproduction.main(argv, reproduce, latents=latents, n_init=fv.n_init,
                       max_train_examples=fv.max_train_examples)
 

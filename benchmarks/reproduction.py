@@ -27,10 +27,9 @@ from absl import logging
 from acai_tf import datasets, paper_runs, run_records, tensorboard_hparams, train_lib
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError, ExperimentConfig
-from acai_tf.errors import UserError
 from acai_tf.evaluation import checkpoint_eval, results as results_lib
 from acai_tf.evaluation.training_eval import EvalSettings
-from acai_tf.cli import flag_defs
+from acai_tf.cli import flag_defs, runner
 
 MODELS = ("baseline", "dropout", "denoising", "vae", "aae", "vqvae", "acai")  # paper order
 # The command-line flags that override the paper's values (None: keep the paper's).
@@ -211,21 +210,21 @@ def define_flags(seeds: Sequence[str]) -> None:
 def main(argv: list[str], reproduce: Callable[..., dict[str, str]], **kwargs: Any) -> None:
     """Runs `reproduce` with the common flags (and `kwargs`); a UserError is one `error:` line."""
     if len(argv) > 1:
-        print(f"error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
-        sys.exit(1)
+        runner.fail(f"unexpected arguments: {' '.join(argv[1:])}")
     fv = flags.FLAGS
     logging.set_verbosity(logging.ERROR)  # tfds look-ups would surround a one-line error
-    try:
-        seeds = [int(seed) for seed in fv.seeds]
-    except ValueError:
-        print(f"error: --seeds must be integers, got {','.join(fv.seeds)}", file=sys.stderr)
-        sys.exit(1)
-    try:
-        paths = reproduce(fv.out_dir, models=fv.models, seeds=seeds, last_n=fv.last_n,
+    with runner.one_line_errors():
+        paths = reproduce(fv.out_dir, models=fv.models, seeds=integers("seeds", fv.seeds),
+                          last_n=fv.last_n,
                           overrides={name: fv[name].value for name in OVERRIDES},
                           results_dir=fv.results_dir, command=shlex.join(["python", *sys.argv]),
                           **kwargs)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
     print(f"wrote {', '.join(paths.values())}")
+
+
+def integers(flag: str, values: Sequence[str]) -> list[int]:
+    """A list flag's values as integers; ConfigError naming the flag otherwise."""
+    try:
+        return [int(value) for value in values]
+    except ValueError:
+        raise ConfigError(f"--{flag} must be integers, got {','.join(values)}") from None

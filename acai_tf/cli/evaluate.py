@@ -17,7 +17,7 @@ import sys
 from absl import flags
 
 from acai_tf.cli import runner
-from acai_tf.errors import UserError
+from acai_tf.config import ConfigError
 from acai_tf.evaluation import checkpoint_eval, results as results_lib, suite
 
 _DEFAULTS = checkpoint_eval.EvalOptions()
@@ -42,25 +42,22 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
 
 def evaluate_from_flags(flag_values: flags.FlagValues) -> int:
     """Runs the evaluation the parsed flags describe; returns the exit status."""
-    fv = flag_values
+    return runner.exit_status(lambda: _evaluate(flag_values))
+
+
+def _evaluate(fv: flags.FlagValues) -> None:
     positive = {"n_init": fv.n_init, "max_train_examples": fv.max_train_examples,
                 "batch_size": fv.batch_size}
     for name, value in positive.items():
         if value < 1:
-            print(f"error: --{name} must be at least 1, got {value}", file=sys.stderr)
-            return 1
+            raise ConfigError(f"--{name} must be at least 1, got {value}")
     options = checkpoint_eval.EvalOptions(
         seed=fv.seed, n_init=fv.n_init, max_train_examples=fv.max_train_examples,
         batch_size=fv.batch_size, data_dir=fv.data_dir,
         parts=tuple(fv.parts) if fv.parts else None)
-    try:
-        results = checkpoint_eval.evaluate(fv.workdir, checkpoint=fv.checkpoint, options=options)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    results = checkpoint_eval.evaluate(fv.workdir, checkpoint=fv.checkpoint, options=options)
     metrics = {part: results[part] for part in suite.PARTS if results[part] is not None}
     print(f"wrote {results_lib.results_path(fv.workdir)}: {json.dumps(metrics)}")
-    return 0
 
 
 def main() -> None:

@@ -21,7 +21,6 @@ from absl import flags
 
 from acai_tf import paper_tables, run_records
 from acai_tf.cli import runner
-from acai_tf.errors import UserError
 
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
@@ -52,21 +51,19 @@ def expand_workdirs(patterns: list[str]) -> list[str]:
 
 def report_from_flags(flag_values: flags.FlagValues) -> int:
     """Writes the report the parsed flags describe; returns the exit status."""
-    fv = flag_values
-    try:
-        if fv.last_n < 1:
-            raise run_records.ReportError("--last_n must be at least 1")
-        runs = run_records.collect_runs(expand_workdirs(fv.workdirs), last_n=fv.last_n,
-                                        missing=fv.missing)
-        for warning in run_records.group_warnings(runs):
-            print(f"warning: {warning}", file=sys.stderr)
-        written = paper_tables.write_report(runs, fv.output_dir)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    return runner.exit_status(lambda: _report(flag_values))
+
+
+def _report(fv: flags.FlagValues) -> None:
+    if fv.last_n < 1:
+        raise run_records.ReportError("--last_n must be at least 1")
+    runs = run_records.collect_runs(expand_workdirs(fv.workdirs), last_n=fv.last_n,
+                                    missing=fv.missing)
+    for warning in run_records.group_warnings(runs):
+        print(f"warning: {warning}", file=sys.stderr)
+    written = paper_tables.write_report(runs, fv.output_dir)
     print(f"{len(runs)} run(s) in {len(run_records.groups(runs))} group(s); wrote "
           f"{', '.join(os.path.basename(path) for path in written)} to {fv.output_dir}")
-    return 0
 
 
 def main() -> None:

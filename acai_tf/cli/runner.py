@@ -22,9 +22,15 @@ from absl import logging
 from acai_tf.errors import UserError
 
 
+def print_error(message: str) -> None:
+    """Prints `error: <first line of message>` on stderr."""
+    text = str(message).strip()
+    print(f"error: {text.splitlines()[0] if text else 'unknown error'}", file=sys.stderr)
+
+
 def fail(message: str) -> NoReturn:
     """Prints `error: message` (one line) on stderr and exits with status 1."""
-    print(f"error: {message}", file=sys.stderr)
+    print_error(message)
     sys.exit(1)
 
 
@@ -35,8 +41,21 @@ def one_line_errors(*error_types: type[BaseException]) -> Iterator[None]:
     try:
         yield
     except error_types as error:
-        text = str(error).strip()
-        fail(text.splitlines()[0] if text else type(error).__name__)
+        fail(str(error) or type(error).__name__)
+
+
+def exit_status(action: Callable[[], None]) -> int:
+    """Runs `action`: 0, or 1 after printing a `UserError` it raised as one `error:` line.
+
+    For binaries whose main is also called in-process (tests), where exiting is the caller's
+    business.
+    """
+    try:
+        action()
+    except UserError as error:
+        print_error(str(error) or type(error).__name__)
+        return 1
+    return 0
 
 
 _HELP_FLAGS = ("--help", "-help", "--helpshort", "--helpfull", "--helpxml", "-?")
