@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from acai_tf import images, machine, paper_tables, run_records, strict_json, text_tables
+from acai_tf import workdir as workdir_lib
 from acai_tf.config import ExperimentConfig
 from acai_tf.evaluation import results as results_lib
 
@@ -48,12 +49,25 @@ def header(title: str, evaluation: str, flagfiles: str, runs: Sequence[run_recor
             f"{key}: {', '.join(names)}" for key, names in networks.items()) + ".",
         *extra,
         f"- Hardware: {machine.one_line(machine.describe())}.",
+        "- Trained by commit(s): " + (", ".join(training_commits(runs)) or "unknown") + ".",
     ]
     if last_n > reports:
         lines.append(f"- Each run has only {reports} evaluations: its median is over all of them.")
     if command:
         lines.append(f"- Command: `{command}`")
     return "\n".join(lines) + "\n"
+
+
+def training_stages(workdir: str) -> list[dict[str, Any]]:
+    """[{"commit", "started"}] of each start (or resumption) of the run's training."""
+    return [{"commit": record.get("commit"), "started": record.get("started")}
+            for record in workdir_lib.load_run_records(workdir)]
+
+
+def training_commits(runs: Sequence[run_records.Run]) -> list[str]:
+    """The distinct commits that trained any stage of `runs`, in order of first use."""
+    commits = [stage["commit"] for run in runs for stage in training_stages(run.workdir)]
+    return list(dict.fromkeys(commit for commit in commits if commit))
 
 
 def csv_text(rows: Sequence[tuple[str, str, str, Any, tuple[float, float, int]]]) -> str:
@@ -77,10 +91,11 @@ def write_record(path: str, *, command: str, config: ExperimentConfig, last_n: i
 
 
 def run_entry(run: run_records.Run, checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """A run of the JSON record: where, what, its training-time medians and `checkpoint`."""
+    """A run of the JSON record: where, what, which commits trained it when, its
+    training-time medians and `checkpoint`."""
     return {"workdir": run.workdir, "model": run.key[1], "latent_dim": run.key[2],
-            "seed": run.config["train"]["seed"], "training_medians": run.training,
-            "checkpoint": checkpoint}
+            "seed": run.config["train"]["seed"], "training_stages": training_stages(run.workdir),
+            "training_medians": run.training, "checkpoint": checkpoint}
 
 
 def stacked_figure(runs: Sequence[run_records.Run], group: Callable[[run_records.Run], tuple],

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import images, tensorboard_hparams
+from acai_tf import images, machine, tensorboard_hparams
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError
 from acai_tf.evaluation import results as results_lib
@@ -60,7 +60,8 @@ def test_markdown_has_the_paper_layout_and_the_budget(reproduction):
         text = f.read()
     for fact in ("train_kimg = 0.25", "report_kimg = 0.125", "2 per run", "last_n = 2",
                  "Seeds: 0, 1",
-                 "Hardware: ", "TensorFlow ", "cores", "Command: `python reproduce`"):
+                 "Hardware: ", "TensorFlow ", "cores", "Command: `python reproduce`",
+                 f"Trained by commit(s): {machine.source_commit() or 'unknown'}."):
         assert fact in text
     header = "| Dataset | Latent dim | Metric | Baseline | VQ-VAE |"
     assert text.count(header) == 2  # training-time protocol and final checkpoint
@@ -145,6 +146,9 @@ def test_json_is_strict_and_names_every_run(reproduction):
     assert sorted((run["model"], run["seed"]) for run in data["runs"]) == sorted(
         (model, seed) for model in MODELS for seed in SEEDS)
     assert "cpu" in data["machine"] and "tensorflow" in data["machine"]
+    # Which commit trained each stage (one start per run here).
+    assert all([stage["commit"] for stage in run["training_stages"]] == [machine.source_commit()]
+               for run in data["runs"])
 
 
 def test_bad_requests_fail_before_any_training(tmp_path, reproduction):
