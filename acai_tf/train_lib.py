@@ -127,19 +127,23 @@ def train(config: ExperimentConfig, workdir: str, *,
             # Workers write nothing into the workdir but checkpoints, which the chief's run
             # coordinates; the chief alone stands for the run (and records it).
             stack.enter_context(workdir_lib.locked(workdir))
+            # config.json first (evaluate and export rebuild from it); this start's record is
+            # added once it is known to train (a finished run's rerun records nothing).
+            workdir_lib.write_config(workdir, config)
             record = run_record(config, strategy, conv_gradient)
-            workdir_lib.write_config(workdir, config, record)
             log(f"precision {config.train.precision}, {conv_gradient} conv gradients (oneDNN "
                 f"{'on' if record['onednn'] else 'off'}, CPU flags "
                 f"{' '.join(record['cpu_flags']) or 'none listed'}, {record['gpus']} GPU(s))")
         with fast_conv.creating(conv_gradient):
-            return _train(config, workdir, strategy, chief, start, eval_settings=eval_settings,
+            return _train(config, workdir, strategy, chief, start,
+                          record=record if chief else None, eval_settings=eval_settings,
                           extra_callbacks=extra_callbacks, progress_seconds=progress_seconds,
                           log=log)
 
 
 def _train(config: ExperimentConfig, workdir: str, strategy: tf.distribute.Strategy,
-           chief: bool, start: float, *, eval_settings: EvalSettings | None,
+           chief: bool, start: float, *, record: dict[str, Any] | None,
+           eval_settings: EvalSettings | None,
            extra_callbacks: Sequence[Any], progress_seconds: float,
            log: Callable[[str], None]) -> dict[str, Any]:
     """The body of `train` once the request is valid and the workdir is this process's."""
@@ -164,6 +168,7 @@ def _train(config: ExperimentConfig, workdir: str, strategy: tf.distribute.Strat
                 f"{train_config.train_kimg} is {total} steps)")
         return {**summary, "wall_time_s": time.monotonic() - start}
     if chief:
+        workdir_lib.write_config(workdir, config, {**record, "from_step": step})
         log(f"{'resuming' if step else 'training'} {config.model.name} on "
             f"{train_config.dataset} in {workdir} from step {step} to {total} "
             f"({strategy.num_replicas_in_sync} replica(s), {type(strategy).__name__})")

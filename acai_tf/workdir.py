@@ -88,10 +88,11 @@ def config_differences(saved: Mapping[str, Any], new: Mapping[str, Any],
     return found
 
 
-def write_config(workdir: str, config: ExperimentConfig, run_record: Mapping[str, Any]) -> None:
-    """Writes config.json: the config, and the list of run records with this start appended."""
+def write_config(workdir: str, config: ExperimentConfig,
+                 run_record: Mapping[str, Any] | None = None) -> None:
+    """Writes config.json: the config, and the run records kept, with `run_record` appended."""
     data = json.loads(config.to_json())
-    data["runs"] = load_run_records(workdir) + [dict(run_record)]
+    data["runs"] = load_run_records(workdir) + ([dict(run_record)] if run_record else [])
     atomic_write.write_text(config_path(workdir), json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 

@@ -59,8 +59,9 @@ def header(title: str, evaluation: str, flagfiles: str, runs: Sequence[run_recor
 
 
 def training_stages(workdir: str) -> list[dict[str, Any]]:
-    """[{"commit", "started"}] of each start (or resumption) of the run's training."""
-    return [{"commit": record.get("commit"), "started": record.get("started")}
+    """[{"commit", "started", "from_step"}] of each start (or resumption) of the run's
+    training ("from_step" is None in records older than the field)."""
+    return [{key: record.get(key) for key in ("commit", "started", "from_step")}
             for record in workdir_lib.load_run_records(workdir)]
 
 

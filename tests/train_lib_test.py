@@ -85,9 +85,12 @@ def test_lines32_run_writes_scalars_images_checkpoints_and_resumes(tmp_path):
     model, _, _, step = workdir_lib.restore_model(str(workdir))
     assert step == 16 and model.encode(np.zeros((1, 32, 32, 1), np.float32)).shape == (1, 4, 4, 2)
 
-    # Rerunning the finished run does nothing; a longer one continues from step 16.
+    # Rerunning the finished run does nothing (and records no start); a longer one continues
+    # from step 16, recorded as a second start from that step.
+    assert [r["from_step"] for r in workdir_lib.load_run_records(str(workdir))] == [0]
     again, _ = run(config, workdir)
     assert again["step"] == 16 and again["resumed_from"] == 16
+    assert [r["from_step"] for r in workdir_lib.load_run_records(str(workdir))] == [0]
     longer = dataclasses.replace(config, train=dataclasses.replace(config.train, train_kimg=0.375))
     resumed, _ = run(longer, workdir)
     assert resumed["resumed_from"] == 16 and resumed["step"] == 24
@@ -95,6 +98,7 @@ def test_lines32_run_writes_scalars_images_checkpoints_and_resumes(tmp_path):
         8, 16, 24]
     assert [r["step"] for r in metrics_log.read(str(workdir))] == [8, 16, 24]
     assert workdir_lib.load_config(str(workdir)).train.train_kimg == 0.375
+    assert [r["from_step"] for r in workdir_lib.load_run_records(str(workdir))] == [0, 16]
 
 
 def test_a_different_config_in_a_workdir_is_refused_untouched(tmp_path):
