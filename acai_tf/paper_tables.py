@@ -109,8 +109,15 @@ def mean_std(values: Sequence[float | None]) -> tuple[float, float]:
     return float(np.mean(array)), float(np.std(array))
 
 
+UNDEFINED = "undefined"
+_UNDEFINED_NOTE = (f"{UNDEFINED}: the metric is NaN in at least one run of the cell (mean "
+                   "smoothness is NaN when no interpolation of the evaluation has a defined "
+                   "score, e.g. when no decoded image is a line; see acai_tf/lines/metric.py).")
+
+
 def format_cell(mean: float, std: float) -> str:
-    return f"{mean:.2f} ± {std:.2f}"
+    """'mean ± std' with two decimals, or UNDEFINED when a run's value was NaN."""
+    return UNDEFINED if np.isnan(mean) else f"{mean:.2f} ± {std:.2f}"
 
 
 def display_name(model: str) -> str:
@@ -165,8 +172,11 @@ def to_markdown(table: dict[str, Any]) -> str:
                                    for model in table["columns"])]
         for dataset, latent, label, cells in table["rows"]])
     runs = "-".join(str(count) for count in sorted({min(counts), max(counts)}))
+    undefined = any(np.isnan(cell[0]) for *_, cells in table["rows"] for cell in cells.values())
     lines = [f"### {table['title']}", "", *grid, "",
              f"Mean ± std (ddof=0) over {runs} run(s) per cell. {table['note']}".rstrip()]
+    if undefined:
+        lines[-1] += " " + _UNDEFINED_NOTE
     return "\n".join(lines) + "\n"
 
 

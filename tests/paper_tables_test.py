@@ -29,6 +29,7 @@ def test_mean_std_is_the_population_std_and_formats_with_two_decimals():
     assert std == pytest.approx(1.1180339887)   # ddof=0, not 1.29 (ddof=1)
     assert paper_tables.format_cell(mean, std) == "2.50 ± 1.12"
     assert all(np.isnan(paper_tables.mean_std([1.0, None])))
+    assert paper_tables.format_cell(*paper_tables.mean_std([1.0, None])) == "undefined"
 
 
 def test_lines_table_groups_seeds_scales_distance_and_orders_models(tmp_path, fake_run):
@@ -77,12 +78,15 @@ def test_classifier_and_clustering_rows_by_dataset_and_latent_dim(tmp_path, fake
     assert paper_tables.build_table("table1_lines_training", runs) is None
 
 
-def test_nan_metric_shows_as_nan_but_an_unmeasured_one_is_left_out(tmp_path, fake_run):
+def test_nan_metric_shows_as_undefined_but_an_unmeasured_one_is_left_out(tmp_path, fake_run):
     runs = [run_records.load_run(fake_run(tmp_path, "a", results=lines_results(0.002, None))),
             run_records.load_run(fake_run(tmp_path, "b", seed=1,
                                           results=lines_results(0.004, 0.2)))]
     table = paper_tables.build_table("table1_lines", runs)
-    assert "| lines32 | 64 | Mean smoothness | nan ± nan |" in paper_tables.to_markdown(table)
+    markdown = paper_tables.to_markdown(table)
+    assert "| lines32 | 64 | Mean smoothness | undefined |" in markdown
+    assert "| lines32 | 64 | Mean distance (×10³) | 3.00 ± 1.00 |" in markdown
+    assert "undefined: the metric is NaN in at least one run" in markdown
     assert paper_tables.build_table("table2_probe", runs) is None   # lines runs have no probe
 
 
