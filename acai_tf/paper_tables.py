@@ -112,7 +112,8 @@ def mean_std(values: Sequence[float | None]) -> tuple[float, float]:
 UNDEFINED = "undefined"
 _UNDEFINED_NOTE = (f"{UNDEFINED}: the metric is NaN in at least one run of the cell (mean "
                    "smoothness is NaN when no interpolation of the evaluation has a defined "
-                   "score, e.g. when no decoded image is a line; see acai_tf/lines/metric.py).")
+                   "score, e.g. when every decoded image matches the same reference line; see "
+                   "acai_tf/lines/metric.py).")
 
 
 def format_cell(mean: float, std: float) -> str:
