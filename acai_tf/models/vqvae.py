@@ -47,13 +47,14 @@ class VQVAE(base.Autoencoder):
                 + self.expand.trainable_variables + self.restore.trainable_variables)
 
     def bottleneck(self, latents):
-        """Latents [B, w, w, c] -> (MLP output [B, D], vectors [B, N, D], codes, one-hot)."""
+        """Latents [B, w, w, c] -> (MLP output [B, D], vectors [B, N, D], codes [B, N, D],
+        code indices [B, N])."""
         batch = ops.shape(latents)[0]
         vectors = ops.reshape(self.project(ops.reshape(latents, (batch, -1))),
                               (batch, self.hp.num_latents, self.latent_dim))
-        straight_through, codes, one_hot = self.quantizer(vectors)
+        straight_through, codes, indices = self.quantizer(vectors)
         hidden = self.expand(ops.relu(ops.reshape(straight_through, (batch, -1))))
-        return self.restore(ops.relu(hidden)), vectors, codes, one_hot
+        return self.restore(ops.relu(hidden)), vectors, codes, indices
 
     def decode(self, latents, training: bool = False):
         dense, _, _, _ = self.bottleneck(latents)
@@ -69,7 +70,7 @@ class VQVAE(base.Autoencoder):
         variables = self.autoencoder_variables
         with tf.GradientTape() as tape:
             latents = self.encoder(images, training=True)
-            dense, vectors, codes, one_hot = self.bottleneck(latents)
+            dense, vectors, codes, indices = self.bottleneck(latents)
             shape = (-1,) + tuple(self.model_config.latent_shape)
             reconstructions = self.decoder(ops.reshape(dense, shape), training=True)
             reconstruction = losses.per_example_mse(images, reconstructions)
@@ -77,10 +78,7 @@ class VQVAE(base.Autoencoder):
             loss = reconstruction + self.hp.beta * commitment
         global_batch.apply_mean_gradient(self.optimizer, tape, loss, variables)
         # EMA statistics of the whole global batch, so every replica applies the same update.
-        flat_hot = ops.reshape(one_hot, (-1, self.quantizer.num_codes))
-        flat_vectors = ops.reshape(vectors, (-1, self.latent_dim))
-        counts = ops.sum(flat_hot, axis=0)
-        sums = ops.matmul(ops.transpose(flat_hot), flat_vectors)
+        counts, sums = self.quantizer.batch_statistics(vectors, indices)
         counts, sums = tf.distribute.get_replica_context().all_reduce("sum", [counts, sums])
         self.quantizer.ema_update(counts, sums)
         logs = {"losses/reconstruction": reconstruction, "losses/commitment": commitment,
