@@ -18,7 +18,7 @@ import zlib
 import keras
 from keras import layers, ops
 
-from acai_tf import fast_conv
+from acai_tf import fast_conv, input_fold
 
 LEAKY_SLOPE = 0.2
 
@@ -118,7 +118,8 @@ def make_encoder(image_size: int, colors: int, depth: int, latent: int, scales: 
         stack += [conv(width, 3, True, f"s{scale}_a"), conv(width, 3, True, f"s{scale}_b"),
                   layers.AveragePooling2D(2, name=f"s{scale}_down", dtype=dtype)]
     stack += [conv(depth << scales, 3, True, "top"), conv(latent, 3, False, "latent")]
-    return keras.Sequential(_float32_output(stack, dtype), name=name)
+    # Called with "in" folded into the first 3x3 convolution: the same maths, less work.
+    return input_fold.FoldedInputStack(_float32_output(stack, dtype), name=name)
 
 
 def make_decoder(latent_width: int, latent: int, depth: int, colors: int, scales: int,
