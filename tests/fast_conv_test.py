@@ -82,5 +82,35 @@ def test_auto_follows_onednn(onednn, expected):
     assert result.stdout.split() == [str(onednn == "1"), expected, "forward", "stock"]
 
 
+@pytest.mark.parametrize("path", ["stock", "forward"])
+def test_a_single_output_channel_is_a_summed_depthwise_convolution(path):
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(3, 8, 8, 16)), tf.float32)
+    kernel = tf.Variable(rng.normal(size=(3, 3, 16, 1)), dtype=tf.float32)
+    upstream = tf.constant(rng.normal(size=(3, 8, 8, 1)), tf.float32)
+    with fast_conv.creating(path):
+        layer = fast_conv.SameConv2D(1, 3, padding="same")
+    layer.build(x.shape)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = layer.convolution_op(x, kernel)
+        y_ref = tf.nn.conv2d(x, kernel, 1, "SAME")
+    np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
+    for got, want in zip(tape.gradient(y, [x, kernel], output_gradients=upstream),
+                         tape.gradient(y_ref, [x, kernel], output_gradients=upstream)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("filters, depthwise", [(1, True), (3, False)])
+def test_only_single_output_layers_take_the_depthwise_route(filters, depthwise):
+    layer = fast_conv.SameConv2D(filters, 3, padding="same")
+    layer.build((None, 8, 8, 16))
+    function = tf.function(lambda x: layer(x)).get_concrete_function(
+        tf.TensorSpec((1, 8, 8, 16), tf.float32))
+    types = {op.type for op in function.graph.get_operations()}
+    assert ("DepthwiseConv2dNative" in types) == depthwise
+    assert ("Conv2D" in types) != depthwise
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
