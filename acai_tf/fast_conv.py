@@ -14,16 +14,17 @@ Which is faster depends on TensorFlow's CPU kernels (2-core AMD EPYC, ACAI lines
   kernels are fast, and the batch-as-channels convolutions and transposes of "forward" cost
   25-30 % of the step, so "stock" is faster;
 - GPUs and TPUs have fast backprop kernels: "stock".
-`resolve("auto")` makes that choice.
+`resolve("auto")` makes that choice. The path is fixed when a layer is created: `creating(path)`
+scopes it, and layers created outside any scope (models rebuilt for evaluation or export) use
+"stock", so that no custom gradient reaches a SavedModel.
 
-On every path and backend, a convolution with a single output channel (the decoder's image
+On every path and backend, such a convolution with a single output channel (the decoder's image
 layer on grey-scale data) is computed as a depthwise convolution summed over its input channels
 (`single_output_conv`): the same values, and oneDNN, which pads channel counts to blocks of 16,
 otherwise spends on its one channel what sixteen would cost (16 -> 1 channels at 32x32, batch 64,
 forward and both gradients: 2.5 -> 1.2 ms with oneDNN, 7.8 -> 3.8 ms without; with 3 output
-channels the plain convolution is faster, so only 1 takes this route). The path is fixed when a layer is created: `creating(path)`
-scopes it, and layers created outside any scope (models rebuilt for evaluation or export) use
-"stock", so that no custom gradient reaches a SavedModel.
+channels the plain convolution is faster, so only 1 takes this route). It uses no custom
+gradient, so it is also what an export computes.
 """
 
 from __future__ import annotations
