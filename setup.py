@@ -2,6 +2,7 @@
 
     pip install .            CPU (and the library, binaries and export: everything)
     pip install '.[gpu]'     the same TensorFlow wheel with NVIDIA's CUDA libraries
+    pip install '.[benchmarks]'   what benchmarks/ needs beyond the library (matplotlib)
 
 The TensorFlow dependency is the `tensorflow` wheel, not `tensorflow-cpu`: it runs on CPUs as
 well, it is the wheel tensorflow-serving-api (the export's warm-up request protos) depends on,
@@ -42,6 +43,8 @@ setuptools.setup(
     },
     extras_require={
         "gpu": ["tensorflow[and-cuda]==2.21.0"],
-        "test": ["pytest>=8.0", "pytest-xdist>=3.5"],
+        # benchmarks/lines_curves.py draws the learning curves; the tests run it.
+        "benchmarks": ["matplotlib>=3.8"],
+        "test": ["pytest>=8.0", "pytest-xdist>=3.5", "matplotlib>=3.8"],
     },
 )

@@ -1,10 +1,13 @@
 """The paper's Table 1 (lines32 interpolation) and Figure 3 in one command: train, tabulate, draw.
 
-    python benchmarks/reproduce_lines.py --out_dir=out/lines             # the paper's budget
+    python benchmarks/reproduce_lines.py      # the paper's budget, in ~/acai_runs/lines
     python benchmarks/reproduce_lines.py --out_dir=out/lines --models=baseline,acai --seeds=0,1 \
         --train_kimg=32 --report_kimg=4 --last_n=4 --results_dir=results
 
 Every (model, seed) trains in this process, one after another, into OUT/runs/<model>/seed<k>
+(OUT: --out_dir, by default ~/acai_runs/lines, or $ACAI_RUNS_DIR/lines: outside any checkout,
+so that a fresh clone or `make clean` cannot lose a run that spans working periods; save its
+records into the repository with benchmarks/long_runs.py)
 with the config of flags/runs/lines32_<model>.flags (acai_tf.paper_runs: the paper's networks;
 VQ-VAE has a 4x4 latent); --train_kimg, --report_kimg, --depth and --latent override the
 flagfile. Each report logs the lines benchmark (eval/mean_distance, eval/mean_smoothness).
@@ -154,5 +157,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    reproduction.define_flags(seeds=["0", "1", "2"])
+    reproduction.define_flags(seeds=["0", "1", "2"], runs_name="lines")
     app.run(main, flags_parser=runner.parse_or_exit)

@@ -1,12 +1,13 @@
 """The paper's Tables 2 and 3 (MNIST: latent classifier, K-means) in one command: train, tabulate,
 draw.
 
-    python benchmarks/reproduce_mnist.py --out_dir=out/mnist            # the paper's budget
+    python benchmarks/reproduce_mnist.py      # the paper's budget, in ~/acai_runs/mnist
     python benchmarks/reproduce_mnist.py --out_dir=out/mnist --train_kimg=256 --report_kimg=16 \
         --last_n=4 --n_init=100 --results_dir=results
 
 Every (model, latent, seed) trains in this process, one after another, into
-OUT/runs/<model>/latent<L>/seed<k> on mnist32 (real MNIST, prepared by `make data` into the tfds
+OUT/runs/<model>/latent<L>/seed<k> (OUT: --out_dir, by default ~/acai_runs/mnist, or
+$ACAI_RUNS_DIR/mnist, outside any checkout; see benchmarks/long_runs.py) on mnist32 (real MNIST, prepared by `make data` into the tfds
 folder: $ACAI_TFDS_DIR, else ~/tensorflow_datasets) with the config of
 flags/runs/mnist32_<model>_latent<L>.flags (acai_tf.paper_runs: depth 16, a 4x4 latent of L = 2 or
 16 channels, i.e. 32 or 256 dims); --train_kimg, --report_kimg, --depth and --latent override it.
@@ -156,7 +157,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    reproduction.define_flags(seeds=["0"])
+    reproduction.define_flags(seeds=["0"], runs_name="mnist")
     flags.DEFINE_list("latents", [str(latent) for latent in LATENTS],
                       "Latent channels of the runs (the paper's 4x4 maps: 2 or 16).")
     flags.DEFINE_integer("n_init", 1000, "K-means restarts (the paper: 1000).")

@@ -31,6 +31,8 @@ from acai_tf.evaluation import checkpoint_eval, results as results_lib
 from acai_tf.evaluation.training_eval import EvalSettings
 from acai_tf.cli import flag_defs, runner
 
+import long_runs  # pylint: disable=wrong-import-order
+
 MODELS = ("baseline", "dropout", "denoising", "vae", "aae", "vqvae", "acai")  # paper order
 # The command-line flags that override the paper's values (None: keep the paper's).
 OVERRIDES = ("train_kimg", "report_kimg", "depth", "latent")
@@ -192,9 +194,13 @@ def write_hparams(out_dir: str, workdirs: Sequence[str]) -> None:
     tensorboard_hparams.write_experiment(out_dir, configs)
 
 
-def define_flags(seeds: Sequence[str]) -> None:
-    """The flags every reproduction has; `seeds` is the default of --seeds."""
-    flags.DEFINE_string("out_dir", None, "Holds runs/ (and the outputs).")
+def define_flags(seeds: Sequence[str], runs_name: str) -> None:
+    """The flags every reproduction has; `seeds` is the default of --seeds, and --out_dir's
+    default is <long runs' root>/<runs_name> (long_runs.default_out_dir: ~/acai_runs/<name>)."""
+    flags.DEFINE_string("out_dir", long_runs.default_out_dir(runs_name),
+                        "Holds runs/ (and the outputs). The default, outside any checkout (a "
+                        f"fresh clone or `make clean` cannot lose it), moves with "
+                        f"${long_runs.RUNS_DIR_ENV}.")
     flags.DEFINE_string("results_dir", None, "Where the tables and the figure go (default "
                         "--out_dir).")
     flags.DEFINE_list("models", list(MODELS), "Models, among the seven of the paper.")
@@ -204,7 +210,6 @@ def define_flags(seeds: Sequence[str]) -> None:
     flags.DEFINE_float("report_kimg", None, "Evaluation period (default: the paper's, 64).")
     flags.DEFINE_integer("depth", None, "Override the paper's depth (smoke tests).")
     flags.DEFINE_integer("latent", None, "Override the paper's latent channels (smoke tests).")
-    flags.mark_flag_as_required("out_dir")
 
 
 def main(argv: list[str], reproduce: Callable[..., dict[str, str]], **kwargs: Any) -> None:

@@ -1,0 +1,287 @@
+"""Learning curves of the lines32 runs from their saved records, and the official code beside ours.
+
+    python benchmarks/lines_curves.py                  # results/runs -> results/lines_curves.*
+    python benchmarks/lines_curves.py --records_dir=results/runs --out_dir=results
+
+Reads the records that benchmarks/long_runs.py saves (RECORDS/<name>/{config.json,
+metrics.jsonl}): this project's runs `lines_<model>_seed<k>` and the official TF1 code's
+`official_lines_<model>_seed<k>` (benchmarks/official_reference.py). Writes into --out_dir:
+
+- lines_curves.png: reconstruction MSE (the training batches' `losses/reconstruction`, log
+  scale, with the 0.07 plateau line), mean distance and mean smoothness of the lines benchmark
+  (256 test pairs x 16 steps, every report) against kimg on a log axis, one colour per model in
+  the paper's order (seed 0 solid, other seeds faint); pixel blending of the same pairs is the
+  dashed grey line.
+- lines_curves.md: one row per run: its kimg, reports and cadence, where it left the plateau
+  (the first report with reconstruction MSE below 0.07, the mean image's 0.080 being the
+  plateau), its last values and Table 1's value (median of the last 20 reports), its precision
+  and commits.
+- official_reference.png / .md, when official records exist: the same three panels with our
+  runs solid and the official code's dashed, for the models both have, and the two side by side
+  at the kimg both reached.
+
+Nothing is extrapolated: a curve ends at its last report. A record folder marked `.lost-`
+(a run whose workdir was lost; long_runs.py) is listed in the table but not drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from typing import Any, Sequence
+
+import numpy as np
+
+# Run as a script, only benchmarks/ is on sys.path; the library lives at the repository root.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from acai_tf.quiet_start import quiet_tensorflow
+
+# Before anything imports TensorFlow: its C++ banner would bury the one-line errors.
+quiet_tensorflow()
+
+# pylint: disable=wrong-import-position
+from absl import app, flags
+
+from acai_tf import atomic_write, datasets, metrics_log, paper_tables
+from acai_tf.cli import runner
+from acai_tf.errors import UserError
+from acai_tf.evaluation import protocols
+from acai_tf.lines import metric
+
+MODELS = ("baseline", "dropout", "denoising", "vae", "aae", "vqvae", "acai")  # paper order
+RECORD = re.compile(r"^(?P<source>official_)?lines_(?P<model>[a-z]+)_seed(?P<seed>\d+)"
+                    r"(?P<lost>\.lost-\w+)?$")
+PLATEAU_MSE = 0.07  # the mean image scores 0.0804: below 0.07 a model draws lines
+LAST_N = 20  # Table 1's protocol: the median of the last 20 evaluations
+PANELS = (("losses/reconstruction", "reconstruction MSE (training batches)", "log"),
+          ("eval/mean_distance", "mean distance (lower is better)", "log"),
+          ("eval/mean_smoothness", "mean smoothness (lower is better)", "linear"))
+
+
+class CurvesError(UserError, RuntimeError):
+    """The curves cannot be drawn; the message is one line."""
+
+
+def load_records(records_dir: str) -> list[dict[str, Any]]:
+    """Every lines record below records_dir: {name, source ("ours" or "official"), model, seed,
+    lost, config, reports (metrics_log records in step order)}, in the paper's model order."""
+    if not os.path.isdir(records_dir):
+        raise CurvesError(f"{records_dir} does not exist: save the runs' records first with "
+                          "python benchmarks/long_runs.py")
+    found = []
+    for name in sorted(os.listdir(records_dir)):
+        match = RECORD.match(name)
+        folder = os.path.join(records_dir, name)
+        if not match or match["model"] not in MODELS:
+            continue
+        with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        found.append({"name": name, "source": "official" if match["source"] else "ours",
+                      "model": match["model"], "seed": int(match["seed"]),
+                      "lost": bool(match["lost"]), "config": config,
+                      "reports": metrics_log.read(folder)})
+    return sorted(found, key=lambda r: (MODELS.index(r["model"]), r["source"], r["seed"],
+                                        r["name"]))
+
+
+def series(reports: Sequence[dict[str, float]], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(kimg, value) of the reports that logged `key`."""
+    pairs = [(r["kimg"], r[key]) for r in reports if key in r]
+    return (np.array([p[0] for p in pairs], dtype=np.float64),
+            np.array([p[1] for p in pairs], dtype=np.float64))
+
+
+def plateau_exit(reports: Sequence[dict[str, float]]) -> float | None:
+    """kimg of the first report whose reconstruction MSE is below PLATEAU_MSE, or None."""
+    kimg, mse = series(reports, "losses/reconstruction")
+    below = np.flatnonzero(mse < PLATEAU_MSE)
+    return float(kimg[below[0]]) if below.size else None
+
+
+def pixel_blending(seed: int = 0) -> dict[str, float]:
+    """Lines metrics of pixel-space cross-fades between the benchmark's 256 pairs x 16 steps
+    (the pairs every lines32 run of this seed is evaluated on: test lines i and 256 + i)."""
+    pairs, steps = metric.NUM_INTERPOLATIONS, metric.STEPS
+    pool = protocols.first_test_images(datasets.get_info("lines32"), None, seed, 2 * pairs)
+    weights = np.linspace(0.0, 1.0, steps, dtype=np.float32).reshape(1, steps, 1, 1, 1)
+    ends_a, ends_b = pool[:pairs, None], pool[pairs:2 * pairs, None]
+    return metric.line_metrics((1.0 - weights) * ends_a + weights * ends_b)
+
+
+def draw(path: str, runs: Sequence[dict[str, Any]], blending: dict[str, float], title: str,
+         dashed_source: str | None = None) -> None:
+    """Three panels (PANELS) of every run in `runs`; runs of `dashed_source` are dashed."""
+    import matplotlib  # pylint: disable=import-outside-toplevel
+    matplotlib.use("Agg")
+    from matplotlib import pyplot, ticker  # pylint: disable=import-outside-toplevel
+
+    colours = dict(zip(MODELS, pyplot.get_cmap("tab10").colors))
+    colours["acai"] = "black"  # the headline model stands out from the six others
+    figure, axes = pyplot.subplots(1, len(PANELS), figsize=(6 * len(PANELS), 4.6))
+    for axis, (key, label, scale) in zip(axes, PANELS):
+        for run in runs:
+            kimg, values = series(run["reports"], key)
+            if not kimg.size:
+                continue
+            official = run["source"] == dashed_source
+            name = paper_tables.display_name(run["model"])
+            axis.plot(kimg, values, color=colours[run["model"]],
+                      linestyle="--" if official else "-",
+                      alpha=1.0 if run["seed"] == 0 else 0.35, linewidth=1.4, marker=".",
+                      markersize=3,
+                      label=f"{name}{' (official code)' if official else ''}"
+                            f"{'' if run['seed'] == 0 else ' seed ' + str(run['seed'])}")
+        if key == "losses/reconstruction":
+            axis.axhline(PLATEAU_MSE, color="grey", linestyle=":", linewidth=1,
+                         label=f"plateau line ({PLATEAU_MSE})")
+        else:
+            blend = axis.axhline(blending[key.split("/")[1]], color="grey", linestyle="--",
+                                 linewidth=1, label="pixel blending (same pairs)")
+            axis.legend(handles=[blend], fontsize=7, loc="upper right")
+        axis.set_xscale("log", base=2)  # reports fall on powers of two
+        axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _: f"{x:g}"))
+        axis.set_yscale(scale)
+        axis.set_xlabel("kimg (thousands of training images)")
+        axis.set_title(label)
+        axis.grid(True, which="both", alpha=0.25)
+    axes[0].legend(fontsize=7, loc="lower left")  # after the others: it lists the models
+    figure.suptitle(title)
+    figure.tight_layout()
+    with atomic_write.replacing(path, "wb") as f:
+        figure.savefig(f, format="png", dpi=90)
+    pyplot.close(figure)
+
+
+def _value(number: float | None, scale: float = 1.0, digits: int = 2) -> str:
+    if number is None:
+        return "-"
+    return "undefined" if np.isnan(number) else f"{number * scale:.{digits}f}"
+
+
+def run_row(run: dict[str, Any]) -> str:
+    """One Markdown row: record, kimg, reports, cadence, plateau exit, last and Table-1 values,
+    precision and commits."""
+    reports = run["reports"]
+    kimg = reports[-1]["kimg"] if reports else 0.0
+    cadence = reports[1]["kimg"] - reports[0]["kimg"] if len(reports) > 1 else None
+    exit_kimg = plateau_exit(reports)
+    plateau = f"{exit_kimg:g}" if exit_kimg is not None else f"not by {kimg:g}"
+    cells = []
+    for key, scale in (("eval/mean_distance", 1e3), ("eval/mean_smoothness", 1.0)):
+        _, values = series(reports, key)
+        cells += [_value(values[-1] if values.size else None, scale),
+                  _value(float(np.median(values[-LAST_N:])) if values.size else None, scale)]
+    starts = run["config"].get("runs") or [{}]
+    commits = ", ".join(dict.fromkeys(str(s.get("commit", "?"))[:7] for s in starts))
+    precision = run["config"].get("train", {}).get("precision", "float32")
+    every = f"{cadence:g}" if cadence else "-"
+    return (f"| {run['name']} | {kimg:g} | {len(reports)} | {every} | {plateau} | "
+            f"{' | '.join(cells)} | {precision} | {commits} |")
+
+
+TABLE_HEAD = ("| record | kimg | reports | every (kimg) | left the plateau at (kimg) | "
+              "distance x10^3, last | distance x10^3, Table 1 | smoothness, last | "
+              "smoothness, Table 1 | precision | commits |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def table(runs: Sequence[dict[str, Any]], blending: dict[str, float]) -> str:
+    """The runs' rows and pixel blending's, with the column definitions."""
+    rows = [TABLE_HEAD, *(run_row(run) for run in runs),
+            f"| pixel blending (same pairs) | - | - | - | - | "
+            f"{blending['mean_distance'] * 1e3:.2f} | - | {blending['mean_smoothness']:.2f} | - "
+            "| - | - |"]
+    return "\n".join(rows) + (
+        "\n\n`left the plateau at`: the first report whose reconstruction MSE (training batches, "
+        f"`losses/reconstruction`) is below {PLATEAU_MSE}; the plateau is the decoder drawing the "
+        "mean image (MSE 0.080). `Table 1`: the median of the last "
+        f"{LAST_N} reports (the paper's protocol, whatever the run's length). `.lost-` records "
+        "belong to a run whose workdir was lost and that restarted from step 0.\n")
+
+
+def write(records_dir: str, out_dir: str) -> list[str]:
+    """Writes lines_curves.{png,md} and, with official records, official_reference.{png,md}.
+
+    Returns:
+        The paths written.
+    """
+    runs = load_records(records_dir)
+    ours = [run for run in runs if run["source"] == "ours"]
+    if not ours:
+        raise CurvesError(f"{records_dir} holds no lines_<model>_seed<k> records")
+    blending = pixel_blending()
+    drawn = [run for run in ours if not run["lost"]]
+    paths = [os.path.join(out_dir, name) for name in ("lines_curves.png", "lines_curves.md")]
+    draw(paths[0], drawn, blending, "lines32: learning curves (this project's runs)")
+    atomic_write.write_text(paths[1], "# lines32 learning curves\n\n" + HEADER.format(
+        records=os.path.relpath(records_dir, out_dir)) + "\n" + table(ours, blending))
+    official = [run for run in runs if run["source"] == "official"]
+    if official:
+        models = {run["model"] for run in official}
+        both = [run for run in runs if run["model"] in models and not run["lost"]]
+        paths += [os.path.join(out_dir, name)
+                  for name in ("official_reference.png", "official_reference.md")]
+        draw(paths[2], both, blending, "lines32: the official TF1 code (dashed) beside ours "
+             "(solid), same flags, batch and budget", dashed_source="official")
+        atomic_write.write_text(paths[3], official_markdown(both, blending, records_dir,
+                                                            out_dir))
+    return paths
+
+
+HEADER = ("Figure: `lines_curves.png`, drawn by `python benchmarks/lines_curves.py` from the "
+          "records in `{records}/` (saved by `benchmarks/long_runs.py`; each record's "
+          "config.json says its machine and the commits that trained it). Every curve ends at "
+          "its run's last report; nothing is extrapolated.\n")
+
+
+def official_markdown(runs: Sequence[dict[str, Any]], blending: dict[str, float],
+                      records_dir: str, out_dir: str) -> str:
+    """official_reference.md: both codes' rows, then their values at the kimg both reached."""
+    lines = ["# The official TF1 code beside this project on lines32", "",
+             HEADER.format(records=os.path.relpath(records_dir, out_dir)).replace(
+                 "lines_curves.png", "official_reference.png"),
+             "The official runs were trained by `benchmarks/official_reference.py` (the "
+             "brain-research/acai code under `tf.compat.v1`, fed this project's lines32 stream, "
+             "evaluated by this project's lines benchmark on the same pairs).", "",
+             table(runs, blending), "", "## At equal budgets", "",
+             "| model | kimg | source | reconstruction MSE | distance x10^3 | smoothness |",
+             "|---|---|---|---|---|---|"]
+    for model in MODELS:
+        pair = {run["source"]: run for run in runs if run["model"] == model and run["seed"] == 0}
+        if len(pair) < 2:
+            continue
+        common = sorted(set(r["kimg"] for r in pair["ours"]["reports"])
+                        & set(r["kimg"] for r in pair["official"]["reports"]))
+        for kimg in [k for k in common if k in (64, 128, 256, 448, 1024, 2048)] or common[-1:]:
+            for source in ("ours", "official"):
+                report = next(r for r in pair[source]["reports"] if r["kimg"] == kimg)
+                lines.append(
+                    f"| {paper_tables.display_name(model)} | {kimg:g} | {source} | "
+                    f"{_value(report.get('losses/reconstruction'), 1.0, 4)} | "
+                    f"{_value(report.get('eval/mean_distance'), 1e3)} | "
+                    f"{_value(report.get('eval/mean_smoothness'))} |")
+    return "\n".join(lines) + "\n"
+
+
+def define_flags() -> None:
+    flags.DEFINE_string("records_dir", os.path.join(_ROOT, "results", "runs"),
+                        "The saved records (benchmarks/long_runs.py).")
+    flags.DEFINE_string("out_dir", os.path.join(_ROOT, "results"), "Where the outputs go.")
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        runner.fail(f"unexpected arguments: {' '.join(argv[1:])}")
+    with runner.one_line_errors():
+        paths = write(flags.FLAGS.records_dir, flags.FLAGS.out_dir)
+    print(f"wrote {', '.join(paths)}")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main, flags_parser=runner.parse_or_exit)

@@ -1,0 +1,224 @@
+"""Long runs live outside the checkout; their small text records are saved into it.
+
+    python benchmarks/long_runs.py                      # save every run's records, print progress
+    python benchmarks/long_runs.py --runs_dir=/data/acai_runs --records_dir=results/runs
+    python benchmarks/long_runs.py --restarted=lines_acai_seed0   # its workdir was lost
+
+A paper-budget run (16,384 kimg) takes longer than one working period, so the reproduction
+commands keep their runs under a folder outside any checkout: `~/acai_runs` (or
+`$ACAI_RUNS_DIR`), where a fresh clone or `make clean` cannot lose them, and resume them when run
+again. Checkpoints stay there; what the tables and curves read is copied into the repository by
+this command after every working period, so the curves survive even when the checkpoints do
+not:
+
+    RUNS_DIR/lines/runs/acai/seed0/{config.json, metrics.jsonl, eval/results.json}
+      -> RECORDS_DIR/lines_acai_seed0/{config.json, metrics.jsonl, eval/results.json}
+
+A record's name is the workdir's path below RUNS_DIR with the `runs` folders left out and `_`
+between the parts. Curves of two different runs are never spliced: a workdir is identified by
+its first start (config.json's first `runs` record, the start from step 0). If the saved records
+come from another start, the workdir was lost and its run restarted from step 0: saving then
+fails with a one-line error until `--restarted=NAME` says so, which keeps the old records as
+`NAME.lost-<start>` beside the new ones. A workdir behind its saved records (restored from an
+older copy) is refused as well. Every save also rewrites RECORDS_DIR/index.md (one row per run:
+kimg, budget, reports, commits) and prints what each run gained since the last save.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from typing import Any, Sequence
+
+# Run as a script, only benchmarks/ is on sys.path; the library lives at the repository root.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+# pylint: disable=wrong-import-position
+from absl import app, flags
+
+from acai_tf import atomic_write, metrics_log
+from acai_tf.cli import runner
+from acai_tf.errors import UserError
+
+RUNS_DIR_ENV = "ACAI_RUNS_DIR"
+RECORD_FILES = ("config.json", "metrics.jsonl", os.path.join("eval", "results.json"))
+LOST_MARK = ".lost-"
+
+
+class RecordsError(UserError, RuntimeError):
+    """Records cannot be saved as asked; the message is one line."""
+
+
+def runs_root() -> str:
+    """Where long runs live: $ACAI_RUNS_DIR, else ~/acai_runs (outside any checkout)."""
+    return os.path.expanduser(os.environ.get(RUNS_DIR_ENV) or "~/acai_runs")
+
+
+def default_out_dir(name: str) -> str:
+    """A reproduction's default --out_dir: RUNS_ROOT/<name> (e.g. ~/acai_runs/lines)."""
+    return os.path.join(runs_root(), name)
+
+
+def find_workdirs(runs_dir: str) -> list[str]:
+    """Every folder below runs_dir holding a config.json and a metrics.jsonl, sorted."""
+    found = []
+    for folder, subfolders, files in os.walk(runs_dir):
+        if "config.json" in files and metrics_log.FILENAME in files:
+            found.append(folder)
+            subfolders[:] = []  # checkpoints and logs below a workdir hold no run
+    return sorted(found)
+
+
+def record_name(runs_dir: str, workdir: str) -> str:
+    """lines/runs/acai/seed0 -> lines_acai_seed0 (path below runs_dir, `runs` left out)."""
+    parts = os.path.relpath(workdir, runs_dir).split(os.sep)
+    return "_".join(part for part in parts if part != "runs")
+
+
+def first_start(folder: str) -> str:
+    """The `started` time of the first start of the run whose config.json is in `folder`."""
+    path = os.path.join(folder, "config.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            starts = json.load(f).get("runs") or []
+        return str(starts[0]["started"])
+    except (OSError, ValueError, LookupError, AttributeError, TypeError):
+        raise RecordsError(f"{path} has no start record (runs[0].started)") from None
+
+
+def last_kimg(folder: str) -> float:
+    """The kimg of the last report in folder/metrics.jsonl (0 without reports)."""
+    records = metrics_log.read(folder)
+    return float(records[-1]["kimg"]) if records else 0.0
+
+
+def check(workdir: str, destination: str, *, restarted: bool = False) -> None:
+    """Raises RecordsError unless saving workdir's records into destination splices nothing.
+
+    Refused: saved records of another start (the workdir was lost and its run restarted from
+    step 0) unless `restarted`, and a workdir behind its saved records.
+    """
+    started = first_start(workdir)
+    if not os.path.isdir(destination):
+        return
+    saved_start, name = first_start(destination), os.path.basename(destination)
+    if saved_start != started:
+        if not restarted:
+            raise RecordsError(
+                f"{workdir} was restarted from step 0 (started {started}) but the saved records "
+                f"of {name} come from the run started {saved_start}: pass --restarted={name} to "
+                f"keep them as {name}{LOST_MARK}... and save the new ones")
+    elif last_kimg(workdir) < last_kimg(destination):
+        raise RecordsError(f"{workdir} is at {last_kimg(workdir):g} kimg, behind its saved "
+                           f"records ({last_kimg(destination):g} kimg): was it restored from an "
+                           "older copy?")
+
+
+def save(workdir: str, destination: str, *, restarted: bool = False) -> dict[str, Any]:
+    """Copies the run's RECORD_FILES into `destination` once `check` passes.
+
+    Returns:
+        {"before_kimg", "kimg", "images_per_second" (median over the reports new since the last
+        save; None without any), "lost": the folder the old records were moved to, or None}.
+
+    Raises:
+        RecordsError: as `check`.
+    """
+    check(workdir, destination, restarted=restarted)
+    before, lost = 0.0, None
+    if os.path.isdir(destination):
+        saved_start = first_start(destination)
+        if saved_start == first_start(workdir):
+            before = last_kimg(destination)
+        else:  # a restarted run: the old records move aside, never merged with the new
+            lost = f"{destination}{LOST_MARK}{''.join(c for c in saved_start if c.isalnum())}"
+            os.rename(destination, lost)
+    for relative in RECORD_FILES:
+        source = os.path.join(workdir, relative)
+        if os.path.isfile(source):
+            target = os.path.join(destination, relative)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(source, "rb") as f, atomic_write.replacing(target, "wb") as out:
+                shutil.copyfileobj(f, out)
+    new = [record["monitors/images_per_second"] for record in metrics_log.read(workdir)
+           if record["kimg"] > before and "monitors/images_per_second" in record]
+    return {"before_kimg": before, "kimg": last_kimg(workdir), "lost": lost,
+            "images_per_second": sorted(new)[len(new) // 2] if new else None}
+
+
+def save_all(runs_dir: str, records_dir: str, *, restarted: Sequence[str] = ()
+             ) -> dict[str, dict[str, Any]]:
+    """`save` for every workdir below runs_dir, then RECORDS_DIR/index.md.
+
+    Every workdir is checked before any is written, so a refused one changes nothing.
+    """
+    if not os.path.isdir(runs_dir):
+        raise RecordsError(f"{runs_dir} does not exist: no long runs to save")
+    workdirs = {record_name(runs_dir, workdir): workdir for workdir in find_workdirs(runs_dir)}
+    unknown = sorted(set(restarted) - set(workdirs))
+    if unknown:
+        raise RecordsError(f"--restarted names no run below {runs_dir}: {', '.join(unknown)}")
+    for name, workdir in workdirs.items():
+        check(workdir, os.path.join(records_dir, name), restarted=name in restarted)
+    saved = {name: save(workdir, os.path.join(records_dir, name), restarted=name in restarted)
+             for name, workdir in workdirs.items()}
+    atomic_write.write_text(os.path.join(records_dir, "index.md"), index(records_dir))
+    return saved
+
+
+def index(records_dir: str) -> str:
+    """RECORDS_DIR/index.md: one row per saved run (lost ones included)."""
+    rows = ["# Long runs: saved records", "",
+            "Written by `python benchmarks/long_runs.py`; one folder per run, copied from the run's "
+            "workdir (see benchmarks/long_runs.py). `.lost-<start>` folders hold the records of a "
+            "run whose workdir was lost; its run was restarted from step 0 in the folder without "
+            "the suffix.", "",
+            "| record | model | kimg | budget (kimg) | reports | precision | started | commits |",
+            "|---|---|---|---|---|---|---|---|"]
+    for name in sorted(os.listdir(records_dir)):
+        folder = os.path.join(records_dir, name)
+        if not os.path.isfile(os.path.join(folder, "config.json")):
+            continue
+        with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        train, starts = config.get("train", {}), config.get("runs") or [{}]
+        commits = list(dict.fromkeys(str(start.get("commit")) for start in starts))
+        rows.append(
+            f"| {name} | {config.get('model', {}).get('name', '?')} | {last_kimg(folder):g} | "
+            f"{train.get('train_kimg', '?'):g} | {len(metrics_log.read(folder))} | "
+            f"{train.get('precision', '?')} | {starts[0].get('started', '?')} | "
+            f"{', '.join(commits)} |")
+    return "\n".join(rows) + "\n"
+
+
+def define_flags() -> None:
+    flags.DEFINE_string("runs_dir", None, f"The long runs' root (default ${RUNS_DIR_ENV}, else "
+                        "~/acai_runs).")
+    flags.DEFINE_string("records_dir", os.path.join(_ROOT, "results", "runs"),
+                        "Where the records are saved.")
+    flags.DEFINE_list("restarted", [], "Runs whose workdir was lost and restarted from step 0.")
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        runner.fail(f"unexpected arguments: {' '.join(argv[1:])}")
+    fv = flags.FLAGS
+    runs_dir = fv.runs_dir or runs_root()
+    with runner.one_line_errors():
+        saved = save_all(runs_dir, fv.records_dir, restarted=fv.restarted)
+    for name, entry in saved.items():
+        rate = entry["images_per_second"]
+        line = (f"{name}: {entry['before_kimg']:g} -> {entry['kimg']:g} kimg "
+                f"(+{entry['kimg'] - entry['before_kimg']:g})"
+                + (f", median {rate:.0f} images/s over the new reports" if rate else ""))
+        print(line + (f"; old records kept in {entry['lost']}" if entry["lost"] else ""))
+    print(f"saved {len(saved)} run(s) from {runs_dir} into {fv.records_dir}")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main, flags_parser=runner.parse_or_exit)

@@ -1,0 +1,106 @@
+"""benchmarks/lines_curves.py: learning curves and tables from saved run records."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from acai_tf import images, metrics_log
+
+BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
+sys.path.insert(0, BENCHMARKS)
+import lines_curves  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def record(records_dir, name, mse, distance=None, *, every=16, precision="float32"):
+    """A saved record: one report per value of `mse`, `every` kimg apart."""
+    folder = os.path.join(records_dir, name)
+    os.makedirs(folder)
+    with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as f:
+        json.dump({"model": {"name": name.split("_")[-2]}, "train": {"precision": precision},
+                   "runs": [{"started": "t0", "commit": "0123456789ab"},
+                            {"started": "t1", "commit": "fedcba987654"}]}, f)
+    for index, value in enumerate(mse):
+        kimg = every * (index + 1)
+        scalars = {"losses/reconstruction": value,
+                   "eval/mean_distance": (distance or [0.03] * len(mse))[index],
+                   "eval/mean_smoothness": float("nan") if value > 0.07 else 0.2}
+        metrics_log.append(folder, kimg * 16, kimg, scalars)
+
+
+def test_plateau_exit_is_the_first_report_below_the_line():
+    reports = [{"kimg": 16, "losses/reconstruction": 0.081},
+               {"kimg": 32, "losses/reconstruction": 0.069},
+               {"kimg": 48, "losses/reconstruction": 0.075}]
+    assert lines_curves.plateau_exit(reports) == 32
+    assert lines_curves.plateau_exit(reports[:1]) is None
+    assert lines_curves.plateau_exit([{"kimg": 16}]) is None
+
+
+def test_curves_and_table_from_the_records(tmp_path):
+    records, out = str(tmp_path / "runs"), str(tmp_path / "out")
+    record(records, "lines_aae_seed0", [0.09, 0.081, 0.0805])
+    distances = [0.03, 0.01, 0.004, 0.003] + [0.002] * 21
+    record(records, "lines_acai_seed0", [0.09, 0.06] + [0.01] * 23, distances, every=64)
+    record(records, "lines_acai_seed0.lost-20261204T0302330000", [0.09])
+    record(records, "mnist_acai_latent2_seed0", [0.05])  # not a lines record: left out
+
+    paths = lines_curves.write(records, out)
+
+    assert [os.path.basename(p) for p in paths] == ["lines_curves.png", "lines_curves.md"]
+    assert images.read_png(paths[0]).shape[1] > 1000
+    rows = open(paths[1], encoding="utf-8").read().splitlines()
+    by_name = {row.split(" | ")[0][2:]: row.split(" | ") for row in rows if row.startswith("| ")}
+    assert by_name["lines_aae_seed0"][1:5] == ["48", "3", "16", "not by 48"]
+    assert by_name["lines_aae_seed0"][5:9] == ["30.00", "30.00", "undefined", "undefined"]
+    acai = by_name["lines_acai_seed0"]
+    assert acai[1:5] == ["1600", "25", "64", "128"]
+    # Table 1's protocol: the median of the last 20 reports (all at 2e-3 here).
+    assert acai[5:9] == ["2.00", "2.00", "0.20", "0.20"]
+    assert acai[9:] == ["float32", "0123456, fedcba9 |"]
+    assert by_name["lines_acai_seed0.lost-20261204T0302330000"][1] == "16"
+    assert "mnist_acai_latent2_seed0" not in by_name
+    blending = lines_curves.pixel_blending()
+    assert by_name["pixel blending (same pairs)"][5] == f"{blending['mean_distance'] * 1e3:.2f}"
+    # Blending does not interpolate lines: far from them, and smooth only in pixel space.
+    assert blending["mean_distance"] > 4e-3 and blending["mean_smoothness"] > 0.5
+
+
+def test_the_official_code_beside_ours_at_equal_budgets(tmp_path):
+    records, out = str(tmp_path / "runs"), str(tmp_path / "out")
+    record(records, "lines_acai_seed0", [0.09, 0.05, 0.02, 0.01], [0.03, 0.01, 0.004, 0.003],
+           every=64)
+    record(records, "official_lines_acai_seed0", [0.09, 0.07, 0.03],
+           [0.03, 0.02, 0.005], every=64)
+    record(records, "lines_vae_seed0", [0.05] * 3)  # no official run: not in the comparison
+
+    paths = lines_curves.write(records, out)
+
+    assert [os.path.basename(p) for p in paths][2:] == ["official_reference.png",
+                                                        "official_reference.md"]
+    text = open(paths[3], encoding="utf-8").read()
+    assert "| official_lines_acai_seed0 | 192 | 3 | 64 | 192 |" in text
+    assert "lines_vae_seed0" not in text
+    equal = [row for row in text.splitlines() if row.startswith("| ACAI |")]
+    assert equal == ["| ACAI | 64 | ours | 0.0900 | 30.00 | undefined |",
+                     "| ACAI | 64 | official | 0.0900 | 30.00 | undefined |",
+                     "| ACAI | 128 | ours | 0.0500 | 10.00 | 0.20 |",
+                     "| ACAI | 128 | official | 0.0700 | 20.00 | 0.20 |"]
+    assert np.isfinite(images.read_png(paths[2])).all()
+
+
+def test_no_records_is_a_one_line_error(tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "lines_curves.py"),
+                             f"--records_dir={tmp_path}", f"--out_dir={tmp_path / 'out'}"],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path} holds no lines_<model>_seed<k> records"]
+    assert not (tmp_path / "out").exists()
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
