@@ -159,6 +159,8 @@ def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any
     config_path = os.path.join(workdir, CONFIG)
     _check_workdir(config_path, identity)
     info = datasets.get_info("lines32")
+    if not flags.FLAGS.is_parsed():  # called as a library (tests): no command line to parse
+        flags.FLAGS.mark_as_parsed()
     flags.FLAGS.lr, flags.FLAGS.batch = config.model.lr, batch  # the official code reads them
 
     graph = tf.Graph()
