@@ -20,7 +20,10 @@ tf.losses.mean_squared_error, averaged over the period's training batches, as ou
 pairs x 16 steps our runs of this seed are scored on, interpolated linearly between the official
 encoder's codes and decoded by the official decoder. Then it saves a checkpoint (DIR/ckpt,
 tf.compat.v1.train.Saver): rerunning the command resumes from it, the data stream reseeded from
-(seed, step) as ours, and a larger --train_kimg continues a finished run.
+(seed, step) as ours (the graph's own draws too), and a larger --train_kimg continues a
+finished run. As for our runs, a kill between a report's line and its checkpoint repeats that
+report on resuming, and acai_tf.metrics_log.read keeps the later line; a folder holding reports
+but no checkpoint is refused rather than restarted under them.
 
 DIR (default ~/acai_runs/official/lines/<model>/seed<k>, outside any checkout: see
 benchmarks/long_runs.py) also holds config.json: the model, its parameters, the budget, the
@@ -38,6 +41,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from typing import Any, Callable
 
@@ -158,27 +162,36 @@ def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any
     workdir = request.folder()
     config_path = os.path.join(workdir, CONFIG)
     _check_workdir(config_path, identity)
+    latest = tf.train.latest_checkpoint(os.path.join(workdir, "ckpt"))
+    if metrics_log.read(workdir) and not latest:
+        raise ConfigError(f"{workdir} holds reports but no checkpoint: its run cannot resume "
+                          "without splicing two runs; choose another --workdir")
     info = datasets.get_info("lines32")
     if not flags.FLAGS.is_parsed():  # called as a library (tests): no command line to parse
         flags.FLAGS.mark_as_parsed()
     flags.FLAGS.lr, flags.FLAGS.batch = config.model.lr, batch  # the official code reads them
 
+    start = int(latest.rsplit("-", 1)[1]) if latest else 0
     graph = tf.Graph()
     with graph.as_default():
-        v1.set_random_seed(request.seed)
+        # Seeded from (seed, step) like the data: a resumed run does not repeat its draws.
+        v1.set_random_seed(train_lib.data_seed(request.seed, start))
         global_step = v1.train.get_or_create_global_step()
-        official = model_class(_Dataset(info), os.path.join(workdir, "official_dirs"), **params)
+        # The official constructor makes its own folders: kept out of the run's.
+        with tempfile.TemporaryDirectory() as scratch:
+            official = model_class(_Dataset(info), scratch, **params)
         with official_loader.tf1_graph_building():
             ops = official.model(**params)
-        # The AE's tf.losses.mean_squared_error(x, ae): the only loss of that name in the graph.
-        reconstruction = [loss for loss in graph.get_collection(v1.GraphKeys.LOSSES)
-                          if loss.name.startswith("mean_squared_error")][0]
-        saver = v1.train.Saver(max_to_keep=2)
+        # The AE's tf.losses.mean_squared_error(x, ae) (on noisy or dropped-out codes where the
+        # model trains on those); the VAE has none: the MSE of its reconstruction then.
+        reconstruction = ([loss for loss in graph.get_collection(v1.GraphKeys.LOSSES)
+                           if loss.name.startswith("mean_squared_error")]
+                          or [tf.reduce_mean(tf.square(ops.x - ops.ae))])[0]
+        saver = v1.train.Saver(max_to_keep=2, save_relative_paths=True)
         initialize = v1.global_variables_initializer()
         new_step = v1.placeholder(tf.int64, [])
         set_step = v1.assign(global_step, new_step)
     session = v1.Session(graph=graph)
-    latest = tf.train.latest_checkpoint(os.path.join(workdir, "ckpt"))
     session.run(initialize)
     if latest:
         with graph.as_default():  # the saver's ops live in the official graph

@@ -10,6 +10,7 @@ The real checkout is exercised by the long runs (results/official_reference.md).
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -168,6 +169,11 @@ def test_bad_requests_fail_in_one_line_and_write_nothing(checkout, tmp_path):
         official_reference.train(request(checkout, tmp_path / "run", seed=0,
                                          overrides=(("depth", 8), ("latent", 2))))
     assert sorted(os.listdir(tmp_path / "run")) == held
+    # Reports without a checkpoint (lost): resuming would splice a new run onto them.
+    shutil.rmtree(tmp_path / "run" / "ckpt")
+    with pytest.raises(official_reference.ConfigError, match="reports but no checkpoint"):
+        official_reference.train(request(checkout, tmp_path / "run", train_kimg=0.5))
+    assert len(metrics_log.read(str(tmp_path / "run"))) == 1
     with pytest.raises(official_loader.OfficialCodeError, match="unknown model 'nope'"):
         official_loader.load(checkout, "nope")
 
