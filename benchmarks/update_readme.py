@@ -14,16 +14,22 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
-# (heading, Markdown file under results/, its figure or None), in the README's order.
-SECTIONS = (("Lines benchmark (paper Table 1)", "lines_table.md", "lines_figure.png"),
+# (heading, Markdown file under results/, its figure or None, the figure's alt text), in the
+# README's order.
+SECTIONS = (("Lines benchmark (paper Table 1)", "lines_table.md", "lines_figure.png",
+             "interpolations of the reproduced runs"),
+            ("Learning curves (lines32)", "lines_curves.md", "lines_curves.png",
+             "reconstruction MSE, mean distance and smoothness against kimg"),
+            ("The official code beside ours (lines32)", "official_reference.md",
+             "official_reference.png", "both codes' curves at equal budgets"),
             ("MNIST representations (paper Tables 2 and 3)", "mnist_tables.md",
-             "mnist_figure.png"),
-            ("Training throughput", "throughput.md", None))
+             "mnist_figure.png", "interpolations of the reproduced runs"),
+            ("Training throughput", "throughput.md", None, None))
 
 
 def render(results_dir: str) -> str:
     parts = []
-    for heading, name, figure in SECTIONS:
+    for heading, name, figure, alt in SECTIONS:
         path = os.path.join(results_dir, name)
         if os.path.isfile(path):
             with open(path) as f:
@@ -31,8 +37,7 @@ def render(results_dir: str) -> str:
         else:
             parts.append(f"### {heading}\n\nNot generated yet (`{name}` is missing).\n")
         if figure and os.path.isfile(os.path.join(results_dir, figure)):
-            parts.append(f"![{heading}: interpolations of the reproduced runs]"
-                         f"(results/{figure})\n")
+            parts.append(f"![{heading}: {alt}](results/{figure})\n")
     return "\n".join(parts)
 
 
