@@ -85,10 +85,10 @@ def test_the_official_code_beside_ours_at_equal_budgets(tmp_path):
     assert "| official_lines_acai_seed0 | 192 | 3 | 64 | 192 |" in text
     assert "lines_vae_seed0" not in text
     equal = [row for row in text.splitlines() if row.startswith("| ACAI |")]
-    assert equal == ["| ACAI | 64 | ours | 0.0900 | 30.00 | undefined |",
-                     "| ACAI | 64 | official | 0.0900 | 30.00 | undefined |",
-                     "| ACAI | 128 | ours | 0.0500 | 10.00 | 0.20 |",
-                     "| ACAI | 128 | official | 0.0700 | 20.00 | 0.20 |"]
+    assert equal == ["| ACAI | 64 | ours | 64 | 0.0900 | 30.00 | undefined |",
+                     "| ACAI | 64 | official | 64 | 0.0900 | 30.00 | undefined |",
+                     "| ACAI | 128 | ours | 64 | 0.0500 | 10.00 | 0.20 |",
+                     "| ACAI | 128 | official | 64 | 0.0700 | 20.00 | 0.20 |"]
     assert np.isfinite(images.read_png(paths[2])).all()
 
 
