@@ -3,6 +3,7 @@
 Usage (`make demo`, `acai-demo` once installed, or `python -m flags.demo` from the repo root):
 
     acai-demo [--workdir=out/demo] [--train_kimg=160] [--seed=0]
+    acai-demo --pretrained [--pretrained_dir=pretrained/lines32_acai] [--workdir=out/demo]
 
 Trains ACAI on lines32 with the paper's networks and loss weights (depth 16, a 2x2x16 latent,
 batch 64, advweight 0.5, reg 0.2) but a demo budget: learning rate 5e-4 instead of 1e-4 and
@@ -17,9 +18,16 @@ blob) within minutes. The paper's own runs are the flagfiles in flags/runs/. The
 4. prints where everything is and how to open TensorBoard.
 
 Rerunning resumes in the same workdir; a larger --train_kimg trains further.
+
+With --pretrained (`make demo DEMO_ARGS=--pretrained`) nothing is trained: in seconds it loads
+the model shipped in the repository (pretrained/lines32_acai beside the acai_tf package, written
+by benchmarks/ship_pretrained.py; --pretrained_dir names another), scores the same 256 pairs
+through the SavedModel's `interpolate` signature and prints the same table beside the scores
+committed in its metrics.json, and writes the same figure as WORKDIR/pretrained_interpolations.png.
 """
 
 import dataclasses
+import math
 import os
 import subprocess
 import sys
@@ -32,9 +40,9 @@ from acai_tf import fast_conv, images, paper_runs, train_lib
 from acai_tf import workdir as workdir_lib
 from acai_tf.cli import runner
 from acai_tf.config import ExperimentConfig
-from acai_tf.evaluation.training_eval import TrainingEvaluations
-from acai_tf.lines import metric
-from acai_tf.serving import export_lib
+from acai_tf.evaluation.runner import ModelRunner
+from acai_tf.lines.metric import STEPS
+from acai_tf.serving import export_lib, pretrained
 
 PAPER_RUN = paper_runs.get("lines32_acai")
 LEARNING_RATE = 5e-4  # The paper's 1e-4 stays on the early plateau for ~100 kimg.
@@ -44,15 +52,23 @@ FIGURE_PAIRS = 8
 # that start-up, the final evaluation, the figure and the export add.
 MEASURED_RATE = {True: 570.0, False: 400.0}
 EXTRA_MINUTES = 1.0
+TRAINING_FLAGS = ("train_kimg", "report_kimg", "seed")
+SCORES_HEADER = ("| 256 interpolations | mean distance (lower is better) | smoothness (lower is "
+                 "better) |")
 
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     """Defines the demo flags in `flag_values` (at run time, not on import)."""
     fv = {"flag_values": flag_values}
-    flags.DEFINE_string("workdir", "out/demo", "Run directory (resumed if it exists).", **fv)
+    flags.DEFINE_string("workdir", "out/demo", "Run directory (resumed if it exists); with "
+                        "--pretrained, where the figure goes.", **fv)
     flags.DEFINE_float("train_kimg", 160, "Training length in kimg.", **fv)
     flags.DEFINE_float("report_kimg", 16, "Report period in kimg.", **fv)
     flags.DEFINE_integer("seed", 0, "Seed of weights, data and draws.", **fv)
+    flags.DEFINE_bool("pretrained", False, "Train nothing: score and draw the shipped model.", **fv)
+    flags.DEFINE_string("pretrained_dir", None, "The shipped model's folder with --pretrained "
+                        f"(default {pretrained.REPOSITORY_FOLDER} beside the acai_tf package).",
+                        **fv)
 
 
 def demo_config(train_kimg: float, report_kimg: float, seed: int) -> ExperimentConfig:
@@ -62,15 +78,14 @@ def demo_config(train_kimg: float, report_kimg: float, seed: int) -> ExperimentC
     return run.experiment_config(seed=seed)
 
 
-def pixel_blends(images_a, images_b, steps: int):
-    """Cross-fades [N, steps, S, S, C] from images_a [N, S, S, C] to images_b, endpoints
-    included."""
-    weights = np.linspace(0.0, 1.0, steps, dtype=np.float32).reshape(1, steps, 1, 1, 1)
-    return (1.0 - weights) * images_a[:, None] + weights * images_b[:, None]
-
-
 def main() -> None:
     fv = flags.FLAGS
+    if fv.pretrained:
+        _check_pretrained_flags(fv)
+        _pretrained_demo(fv.pretrained_dir or pretrained.default_folder(), fv.workdir)
+        return
+    if fv["pretrained_dir"].present:
+        runner.fail("--pretrained_dir is read with --pretrained only; add --pretrained")
     workdir = fv.workdir
     config = demo_config(fv.train_kimg, fv.report_kimg, fv.seed)
     minutes = (fv.train_kimg * 1024 / MEASURED_RATE[fast_conv.onednn_enabled()] / 60
@@ -84,13 +99,14 @@ def main() -> None:
     with runner.one_line_errors():
         summary = train_lib.train(config, workdir)
         model, config, _, _ = workdir_lib.restore_model(workdir)
-        scores = _score(model, config, os.path.join(workdir, "demo_interpolations.png"))
+        ends_a, ends_b = pretrained.benchmark_pairs(config)
+        decoded = ModelRunner(model).interpolate(ends_a, ends_b, STEPS, pairs_per_call=64)
+        scores = _score(ends_a, ends_b, decoded, "ACAI (this run)",
+                        os.path.join(workdir, "demo_interpolations.png"))
         export_dir = os.path.join(workdir, "export")
         exported = export_lib.export(workdir, export_dir)
     print(f"\nACAI on lines32: step {summary['step']} ({summary['kimg']:.1f} kimg), "
-          f"{summary['wall_time_s'] / 60:.1f} min this run\n\n"
-          "| 256 interpolations | mean distance (lower is better) | smoothness (lower is better) |"
-          "\n|---|---|---|")
+          f"{summary['wall_time_s'] / 60:.1f} min this run\n\n{SCORES_HEADER}\n|---|---|---|")
     for name, metrics in scores.items():
         print(f"| {name} | {metrics['mean_distance']:.4g} | {metrics['mean_smoothness']:.3f} |")
     print(f"\n{_query_export(exported.path)}")
@@ -103,22 +119,68 @@ def main() -> None:
           f"\nOpen TensorBoard: tensorboard --logdir {tensorboard}")
 
 
-def _score(model, config: ExperimentConfig, figure_path: str) -> dict[str, dict[str, float]]:
+def _score(ends_a: np.ndarray, ends_b: np.ndarray, decoded: np.ndarray, label: str,
+           figure_path: str) -> dict[str, dict[str, float]]:
     """Lines metrics of ACAI's and of pixel-blended interpolations between the same endpoints,
-    and the figure of the first FIGURE_PAIRS of both."""
-    evaluator = TrainingEvaluations(model, config)
-    pairs, steps = evaluator.settings.lines_pairs, evaluator.settings.lines_steps
-    ends_a, ends_b = evaluator.pool[:pairs], evaluator.pool[pairs:2 * pairs]
-    decoded = evaluator.lines_interpolations()
-    blended = pixel_blends(ends_a, ends_b, steps)
+    and the figure of the first FIGURE_PAIRS of both; both demos use it.
+
+    Args:
+        ends_a, ends_b: the benchmark's endpoint lines, float32 [256, 32, 32, 1] in [-1, 1].
+        decoded: ACAI's interpolations between them, [256, 16, 32, 32, 1].
+        label: the table's name for ACAI's row.
+        figure_path: the PNG to write.
+
+    Returns:
+        {label: ACAI's metrics, "Pixel blending": those of the cross-fades}.
+    """
+    scores = pretrained.lines_scores(ends_a, ends_b, decoded)
     shown = slice(0, FIGURE_PAIRS)
+    blended = pretrained.pixel_blends(ends_a[shown], ends_b[shown], decoded.shape[1])
     images.write_png(figure_path, images.side_by_side([
         ("ACAI (decoded latent interpolation)",
          images.interpolation_figure(ends_a[shown], ends_b[shown], decoded[shown])),
-        ("Pixel blending", images.interpolation_figure(ends_a[shown], ends_b[shown],
-                                                         blended[shown]))]))
-    return {"ACAI (this run)": metric.line_metrics(decoded),
-            "Pixel blending": metric.line_metrics(blended)}
+        ("Pixel blending", images.interpolation_figure(ends_a[shown], ends_b[shown], blended))]))
+    return {label: scores["model"], "Pixel blending": scores["pixel_blending"]}
+
+
+def _check_pretrained_flags(fv: flags.FlagValues) -> None:
+    """Refuses training flags beside --pretrained: they would silently do nothing."""
+    given = [f"--{name}" for name in TRAINING_FLAGS if fv[name].present]
+    if given:
+        runner.fail(f"{', '.join(given)}: training flags, and --pretrained trains nothing")
+
+
+def _pretrained_demo(folder: str, out_dir: str) -> None:
+    """Scores the shipped model in `folder` and writes its figure into `out_dir`."""
+    start = time.monotonic()
+    with runner.one_line_errors():
+        shipped = pretrained.load(folder)
+    taken = shipped.metrics.get("checkpoint", {})
+    print(f"ACAI demo, pretrained: the shipped lines32 ACAI model in {folder}, taken at step "
+          f"{taken.get('step')}, {taken.get('taken_at')}.\nTrains nothing: scores its "
+          "interpolations against pixel blending of the same 256 pairs and writes a figure.\n",
+          flush=True)
+    ends_a, ends_b = pretrained.benchmark_pairs(shipped.config)
+    decoded = pretrained.interpolations(shipped.saved_model, ends_a, ends_b)
+    figure = os.path.join(out_dir, "pretrained_interpolations.png")
+    scores = _score(ends_a, ends_b, decoded, "ACAI (shipped model)", figure)
+    committed = shipped.metrics.get("lines_benchmark", {})
+    committed = [committed.get(key) or {} for key in ("exported_model", "pixel_blending")]
+    print(f"ACAI on lines32, shipped model: loaded and scored in {time.monotonic() - start:.1f} s"
+          f"\n\n{SCORES_HEADER} in metrics.json: distance | smoothness |\n|---|---|---|---|---|")
+    for (name, metrics), saved in zip(scores.items(), committed):
+        values = (metrics["mean_distance"], metrics["mean_smoothness"],
+                  saved.get("mean_distance"), saved.get("mean_smoothness"))
+        print(f"| {name} | " + " | ".join(_number(value, spec) for value, spec in
+                                          zip(values, (".4g", ".3f") * 2)) + " |")
+    print(f"\nFigure (ACAI vs pixel blending): {figure}"
+          f"\nSavedModel:       {shipped.saved_model}"
+          f"\nAbout the model:  {os.path.join(folder, pretrained.README_FILENAME)}")
+
+
+def _number(value: float | None, spec: str) -> str:
+    """value formatted with spec, or "n/a" for an undefined score (NaN, null in metrics.json)."""
+    return "n/a" if value is None or math.isnan(value) else format(value, spec)
 
 
 # Run in a fresh interpreter: loads the SavedModel alone, as a serving process would.
