@@ -30,6 +30,11 @@ Two more apply while a model builds its graph (`tf1_graph_building`), both TF1's
 8. `tf.cond` builds TF1's Switch/Merge control flow: `initialized_value()` is a cond that must
    not read the variable before it is initialised, which the functional (v2) cond does.
 
+And one for the process: 9. the official modules define absl flags at import (`lib/train.py`:
+`lr`, `batch`, ...) and read them when building graphs; they get a FlagValues of their own
+(`absl.flags` seen by their import is one whose FLAGS and DEFINE_* use it), so that they never
+collide with the process's flags, e.g. this project's own `--lr`.
+
 The models are the classes of `<model>.py` (a `train.AE` subclass whose `model(**params)`
 builds the graph and returns `train.AEOps`); building and running them is the caller's business
 (benchmarks/official_reference.py), inside an explicit `tf.Graph` and a `tf.compat.v1.Session`.
@@ -38,6 +43,7 @@ builds the graph and returns `train.AEOps`); building and running them is the ca
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -65,8 +71,6 @@ SOURCE_FIXES = {
                                        "{'True': True, 'False': False}[value]"),),
 }
 
-# The absl flags the last import defined (lib/train.py: lr, batch, dataset, ...).
-_DEFINED_FLAGS: list[str] = []
 
 
 class OfficialCodeError(UserError, RuntimeError):
@@ -163,10 +167,25 @@ class _CheckoutFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
+def _absl_flags_module(official_flags: flags.FlagValues) -> types.ModuleType:
+    """`absl.flags` whose FLAGS and DEFINE_* are official_flags' (fix 9)."""
+    module = types.ModuleType("absl.flags")
+    module.__getattr__ = lambda name: getattr(flags, name)
+    module.FLAGS = official_flags
+    for name in dir(flags):
+        if name.startswith("DEFINE"):
+            setattr(module, name, functools.partial(getattr(flags, name),
+                                                    flag_values=official_flags))
+    return module
+
+
 @contextlib.contextmanager
-def _import_fixes(reference_dir: str) -> Iterator[None]:
-    """Fixes 1, 3 to 6 for the duration of the official modules' import."""
+def _import_fixes(reference_dir: str, official_flags: flags.FlagValues) -> Iterator[None]:
+    """Fixes 1, 3 to 6 and 9 for the duration of the official modules' import."""
     real_tf = sys.modules["tensorflow"]
+    real_flags = sys.modules["absl.flags"]
+    absl_package = sys.modules["absl"]
+    sys.modules["absl.flags"] = absl_package.flags = _absl_flags_module(official_flags)
     saved_path = list(sys.path)
     finder = _CheckoutFinder(reference_dir)
     sys.meta_path.insert(0, finder)
@@ -178,11 +197,16 @@ def _import_fixes(reference_dir: str) -> Iterator[None]:
     finally:
         sys.meta_path.remove(finder)
         sys.modules["tensorflow"] = real_tf
+        sys.modules["absl.flags"] = absl_package.flags = real_flags
         sys.path[:] = saved_path
 
 
 def check_checkout(reference_dir: str, model: str) -> str:
-    """The path of `<model>.py` in reference_dir; OfficialCodeError if it is not an ACAI checkout."""
+    """The path of `<model>.py` in reference_dir.
+
+    Raises:
+        OfficialCodeError: reference_dir is not a checkout of the official code.
+    """
     if model not in SCRIPTS:
         raise OfficialCodeError(f"unknown model {model!r}; the official code has "
                               f"{', '.join(SCRIPTS)}")
@@ -195,8 +219,9 @@ def check_checkout(reference_dir: str, model: str) -> str:
     return script
 
 
-def load(reference_dir: str, model: str) -> type:
-    """The official model class of `model` (e.g. acai -> acai.ACAI), imported from the checkout.
+def load(reference_dir: str, model: str) -> tuple[type, flags.FlagValues]:
+    """The official model class of `model` (e.g. acai -> acai.ACAI), imported from the checkout,
+    and the absl flags the official modules defined and read (`lr`, `batch`, ...: fix 9).
 
     Raises:
         OfficialCodeError: not a checkout, an unknown model, or the import failed.
@@ -207,22 +232,19 @@ def load(reference_dir: str, model: str) -> type:
     # Modules of an earlier load (another checkout, e.g. in tests) must not be reused.
     for name in [n for n in sys.modules if n in ("data", module_name) or n.split(".")[0] == "lib"]:
         del sys.modules[name]
-    for name in _DEFINED_FLAGS:  # lib/train.py defines absl flags at import: once per import
-        delattr(flags.FLAGS, name)
-    before = set(flags.FLAGS)
-    with _import_fixes(reference_dir):
+    official_flags = flags.FlagValues()
+    with _import_fixes(reference_dir, official_flags):
         try:
             module = importlib.import_module(module_name)
         except Exception as error:  # pylint: disable=broad-except
             raise OfficialCodeError(f"cannot import {module_name}.py from {reference_dir}: "
-                                  f"{type(error).__name__}: {error}") from None
-        finally:
-            _DEFINED_FLAGS[:] = sorted(set(flags.FLAGS) - before)
+                                    f"{type(error).__name__}: {error}") from None
     model_class = getattr(module, class_name, None)
     if not inspect.isclass(model_class) or not hasattr(model_class, "model"):
         raise OfficialCodeError(f"{module_name}.py in {reference_dir} has no model class "
-                              f"{class_name}")
-    return model_class
+                                f"{class_name}")
+    official_flags.mark_as_parsed()  # their defaults; the caller sets lr and batch
+    return model_class, official_flags
 
 
 def commit(reference_dir: str) -> str:

@@ -138,9 +138,9 @@ def _check_workdir(path: str, identity: dict[str, Any]) -> None:
     if other != identity:
         what = (f"the official {other.get('model')} run of seed {other.get('seed')}"
                 if other.get("source") == "official" else "a run of this project's code")
-        raise ConfigError(f"{os.path.dirname(path)} holds {what}"
-                          f"{' with other parameters' if other.get('model') == identity['model'] else ''}"
-                          "; choose another --workdir")
+        if other.get("model") == identity["model"]:
+            what += " with other parameters"
+        raise ConfigError(f"{os.path.dirname(path)} holds {what}; choose another --workdir")
 
 
 def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -152,7 +152,7 @@ def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any
     Raises:
         A UserError with a one-line message, before anything is written, for a bad request.
     """
-    model_class = official_loader.load(request.reference_dir, request.model)
+    model_class, official_flags = official_loader.load(request.reference_dir, request.model)
     config = reproduction.paper_config("lines32", request.model, 16, request.seed,
                                        dict(request.overrides))
     params = official_params(config, model_class)
@@ -167,9 +167,8 @@ def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any
         raise ConfigError(f"{workdir} holds reports but no checkpoint: its run cannot resume "
                           "without splicing two runs; choose another --workdir")
     info = datasets.get_info("lines32")
-    if not flags.FLAGS.is_parsed():  # called as a library (tests): no command line to parse
-        flags.FLAGS.mark_as_parsed()
-    flags.FLAGS.lr, flags.FLAGS.batch = config.model.lr, batch  # the official code reads them
+    # The official code reads these flags of its own when it builds the graph.
+    official_flags.lr, official_flags.batch = config.model.lr, batch
 
     start = int(latest.rsplit("-", 1)[1]) if latest else 0
     graph = tf.Graph()

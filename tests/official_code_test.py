@@ -18,7 +18,10 @@ import textwrap
 import numpy as np
 import pytest
 
+from absl import flags
+
 from acai_tf import metrics_log
+from acai_tf.cli import flag_defs
 
 BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
 sys.path.insert(0, BENCHMARKS)
@@ -121,6 +124,11 @@ def request(checkout, workdir, **changes):
 
 
 def test_trains_resumes_and_logs_our_metrics(checkout, tmp_path):
+    # This project's flags (--lr among them) defined in the process, as by any binary or by an
+    # earlier test of the same process: the official code's flags must not collide with them.
+    if "lr" not in flags.FLAGS:
+        flag_defs.define_flags(flags.FLAGS)
+    our_lr = flags.FLAGS["lr"].default
     before = sorted(os.walk(checkout))
     summary = official_reference.train(request(checkout, tmp_path / "run"), log=lambda _: None)
     assert summary == {"step": 8, "kimg": 0.5, "resumed_from": 0}
@@ -146,6 +154,7 @@ def test_trains_resumes_and_logs_our_metrics(checkout, tmp_path):
                                "advweight": 0.5, "advdepth": 4, "reg": 0.2, "lr": 0.0001}
     assert config["reference"]["commit"] == "unknown"  # not a git checkout
     assert config["train"]["train_kimg"] == 0.75
+    assert flags.FLAGS["lr"].default == our_lr  # ours untouched
 
 
 def test_the_paper_flags_become_the_official_arguments(checkout):
