@@ -20,6 +20,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO_ROOT / ".cache" / "tfds"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def matplotlib_config_dir(tmp_path_factory) -> None:
+    """Keras imports matplotlib when it is installed (the test extra installs it for the
+    learning curves), and matplotlib wants a writable config folder: Bazel's sandbox has a
+    read-only HOME, where it would print a warning on the stderr of every process the tests
+    read. Set before any test starts one."""
+    os.environ.setdefault("MPLCONFIGDIR", str(tmp_path_factory.mktemp("matplotlib")))
+
+
 def _mnist_prepared(data_dir: str) -> bool:
     from acai_tf import datasets  # pylint: disable=import-outside-toplevel
 
