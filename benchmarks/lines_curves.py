@@ -52,6 +52,7 @@ from acai_tf.cli import runner
 from acai_tf.errors import UserError
 from acai_tf.evaluation import protocols
 from acai_tf.lines import metric
+from acai_tf.serving import pretrained
 
 MODELS = ("baseline", "dropout", "denoising", "vae", "aae", "vqvae", "acai")  # paper order
 RECORD = re.compile(r"^(?P<source>official_)?lines_(?P<model>[a-z]+)_seed(?P<seed>\d+)"
@@ -110,11 +111,10 @@ def plateau_exit(reports: Sequence[dict[str, float]]) -> float | None:
 def pixel_blending(seed: int = 0) -> dict[str, float]:
     """Lines metrics of pixel-space cross-fades between the benchmark's 256 pairs x 16 steps
     (the pairs every lines32 run of this seed is evaluated on: test lines i and 256 + i)."""
-    pairs, steps = metric.NUM_INTERPOLATIONS, metric.STEPS
+    pairs = metric.NUM_INTERPOLATIONS
     pool = protocols.first_test_images(datasets.get_info("lines32"), None, seed, 2 * pairs)
-    weights = np.linspace(0.0, 1.0, steps, dtype=np.float32).reshape(1, steps, 1, 1, 1)
-    ends_a, ends_b = pool[:pairs, None], pool[pairs:2 * pairs, None]
-    return metric.line_metrics((1.0 - weights) * ends_a + weights * ends_b)
+    return metric.line_metrics(pretrained.pixel_blends(pool[:pairs], pool[pairs:2 * pairs],
+                                                       metric.STEPS))
 
 
 def draw(path: str, runs: Sequence[dict[str, Any]], blending: dict[str, float], title: str,

@@ -187,9 +187,11 @@ def index(records_dir: str) -> str:
             config = json.load(f)
         train, starts = config.get("train", {}), config.get("runs") or [{}]
         commits = list(dict.fromkeys(str(start.get("commit")) for start in starts))
+        reports = metrics_log.read(folder)
+        kimg = reports[-1]["kimg"] if reports else 0.0
         rows.append(
-            f"| {name} | {config.get('model', {}).get('name', '?')} | {last_kimg(folder):g} | "
-            f"{train.get('train_kimg', '?'):g} | {len(metrics_log.read(folder))} | "
+            f"| {name} | {config.get('model', {}).get('name', '?')} | {kimg:g} | "
+            f"{train.get('train_kimg', '?'):g} | {len(reports)} | "
             f"{train.get('precision', '?')} | {starts[0].get('started', '?')} | "
             f"{', '.join(commits)} |")
     return "\n".join(rows) + "\n"

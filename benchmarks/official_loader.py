@@ -201,7 +201,7 @@ def _import_fixes(reference_dir: str, official_flags: flags.FlagValues) -> Itera
         sys.path[:] = saved_path
 
 
-def check_checkout(reference_dir: str, model: str) -> str:
+def check_checkout(reference_dir: str, model: str) -> None:
     """The path of `<model>.py` in reference_dir.
 
     Raises:
@@ -216,7 +216,6 @@ def check_checkout(reference_dir: str, model: str) -> str:
     if missing:
         raise OfficialCodeError(f"{reference_dir} is not a checkout of the official ACAI code "
                               f"(brain-research/acai): {missing[0]} is missing")
-    return script
 
 
 def load(reference_dir: str, model: str) -> tuple[type, flags.FlagValues]:

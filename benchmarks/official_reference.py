@@ -62,8 +62,8 @@ from absl import app, flags, logging
 from acai_tf import atomic_write, datasets, latent_mixing, machine, metrics_log, train_lib
 from acai_tf.cli import runner
 from acai_tf.config import ConfigError
-from acai_tf.evaluation import protocols
 from acai_tf.lines import metric
+from acai_tf.serving import pretrained
 
 import long_runs  # pylint: disable=wrong-import-order
 import official_loader  # pylint: disable=wrong-import-order
@@ -198,7 +198,7 @@ def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any
     step = resumed_from = int(session.run(global_step))
     _write_config(config_path, identity, request, config, step)
 
-    pool = protocols.first_test_images(info, None, request.seed, 2 * request.eval_pairs)
+    ends = pretrained.benchmark_pairs(config, request.eval_pairs)  # our runs' pairs
     steps_per_report = max(1, round(request.report_kimg * 1024 / batch))
     last_step = round(request.train_kimg * 1024 / batch)
     stream = datasets.train_stream("lines32", batch_size=batch,
@@ -221,7 +221,7 @@ def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any
         scalars = {"losses/reconstruction": float(np.mean(losses)),
                    "monitors/images_per_second": period * batch / (time.monotonic() - start)}
         scalars.update({f"eval/{key}": value for key, value in
-                        evaluate(session, ops, pool, request.eval_pairs).items()})
+                        evaluate(session, ops, *ends).items()})
         kimg = step * batch / 1024
         metrics_log.append(workdir, step, kimg, scalars)
         with graph.as_default():
@@ -232,19 +232,19 @@ def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any
     return {"step": step, "kimg": step * batch / 1024, "resumed_from": resumed_from}
 
 
-def evaluate(session, ops, pool: np.ndarray, pairs: int, steps: int = metric.STEPS
+def evaluate(session, ops, ends_a: np.ndarray, ends_b: np.ndarray, steps: int = metric.STEPS
              ) -> dict[str, float]:
-    """This project's lines metrics of the official model: test line i -> test line pairs + i,
-    `steps` linear interpolants of the official codes, endpoints included."""
+    """This project's lines metrics of the official model on the pairs ends_a[i] -> ends_b[i]
+    ([N, 32, 32, 1] each): `steps` linear interpolants of the official codes, endpoints
+    included."""
     def run(tensor, feed, values):
         return np.concatenate([session.run(tensor, {feed: values[i:i + 64]})
                                for i in range(0, len(values), 64)])
 
-    codes_a = run(ops.encode, ops.x, pool[:pairs])
-    codes_b = run(ops.encode, ops.x, pool[pairs:2 * pairs])
+    codes_a, codes_b = run(ops.encode, ops.x, ends_a), run(ops.encode, ops.x, ends_b)
     mixed = np.asarray(latent_mixing.interpolate_latents(codes_a, codes_b, steps, False))
     decoded = run(ops.decode, ops.h, mixed.reshape((-1,) + codes_a.shape[1:]))
-    return metric.line_metrics(decoded.reshape((pairs, steps) + decoded.shape[1:]))
+    return metric.line_metrics(decoded.reshape((len(ends_a), steps) + decoded.shape[1:]))
 
 
 def _write_config(path: str, identity: dict[str, Any], request: Request, config,
