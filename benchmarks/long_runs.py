@@ -41,6 +41,7 @@ if _ROOT not in sys.path:
 from absl import app, flags
 
 from acai_tf import atomic_write, metrics_log
+from acai_tf import workdir as workdir_lib
 from acai_tf.cli import runner
 from acai_tf.errors import UserError
 
@@ -64,10 +65,17 @@ def default_out_dir(name: str) -> str:
 
 
 def find_workdirs(runs_dir: str) -> list[str]:
-    """Every folder below runs_dir holding a config.json and a metrics.jsonl, sorted."""
+    """Every folder below runs_dir holding a config.json, a metrics.jsonl and a ckpt/ folder,
+    sorted.
+
+    The checkpoint folder is what tells a run's workdir from saved records of one: a copy of a
+    checkout kept under the root (a code snapshot that long runs train from) holds
+    results/runs/<record>/ folders with the same two files, and those are not runs.
+    """
     found = []
     for folder, subfolders, files in os.walk(runs_dir):
-        if "config.json" in files and metrics_log.FILENAME in files:
+        if ("config.json" in files and metrics_log.FILENAME in files
+                and workdir_lib.CHECKPOINT_DIR in subfolders):
             found.append(folder)
             subfolders[:] = []  # checkpoints and logs below a workdir hold no run
     return sorted(found)

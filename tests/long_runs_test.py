@@ -62,6 +62,19 @@ def test_records_are_copied_under_names_without_the_runs_folders(tmp_path):
     assert "| mnist_vae_latent2_seed1 | vae | 32 |" in index
 
 
+def test_saved_records_in_a_checkout_below_the_root_are_not_runs(tmp_path):
+    # A code snapshot that long runs train from holds results/runs/<record>/ with the same
+    # config.json and metrics.jsonl as a workdir, but no checkpoints: it is not a run.
+    runs, records = tmp_path / "acai_runs", tmp_path / "results_runs"
+    make_run(str(runs / "lines" / "runs" / "acai" / "seed0"))
+    long_runs.save_all(str(runs), str(runs / "code" / "abc123" / "results" / "runs"))
+
+    saved = long_runs.save_all(str(runs), str(records))
+
+    assert sorted(saved) == ["lines_acai_seed0"]
+    assert sorted(os.listdir(records)) == ["index.md", "lines_acai_seed0"]
+
+
 def test_a_later_save_reports_what_the_run_gained(tmp_path):
     workdir = make_run(str(tmp_path / "runs" / "lines" / "runs" / "acai" / "seed0"))
     records = str(tmp_path / "records")
