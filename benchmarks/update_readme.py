@@ -1,19 +1,26 @@
-"""Copies the generated results (results/*.md) into README.md's results section.
+"""Copies the generated results into README.md, so that no number in the README is typed by hand.
 
     python benchmarks/update_readme.py
 
-The section between the `<!-- results:begin -->` and `<!-- results:end -->` markers is
-replaced by the Markdown files the benchmark commands wrote, so that no number in the README
-is typed by hand. Each file states its own command, budget and hardware.
+Two sections are replaced:
+- between `<!-- results:begin -->` and `<!-- results:end -->`: the Markdown files the benchmark
+  commands wrote (results/*.md) with their figures; each file states its own command, budget
+  and hardware;
+- between `<!-- pretrained:begin -->` and `<!-- pretrained:end -->`: the shipped pretrained
+  model's scores and checkpoint, from pretrained/lines32_acai/metrics.json (written by
+  benchmarks/ship_pretrained.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+PRETRAINED_BEGIN, PRETRAINED_END = "<!-- pretrained:begin -->", "<!-- pretrained:end -->"
+PRETRAINED_METRICS = os.path.join("pretrained", "lines32_acai", "metrics.json")
 # (heading, Markdown file under results/, its figure or None, the figure's alt text), in the
 # README's order.
 SECTIONS = (("Lines benchmark (paper Table 1)", "lines_table.md", "lines_figure.png",
@@ -41,17 +48,65 @@ def render(results_dir: str) -> str:
     return "\n".join(parts)
 
 
+def _exponent(value: float, decimals: int = 2) -> str:
+    """0.0018188 -> '1.82e-3', 0.0001 (decimals 0) -> '1e-4': the exponent without padding."""
+    mantissa, exponent = f"{value:.{decimals}e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def render_pretrained(metrics_path: str) -> str:
+    """The shipped model's lines scores beside pixel blending, and which checkpoint it is.
+
+    Args:
+        metrics_path: the model's metrics.json (benchmarks/ship_pretrained.py).
+    """
+    with open(metrics_path, encoding="utf-8") as f:
+        metrics = json.load(f)
+    bench, config = metrics["lines_benchmark"], metrics["config"]
+    rows = [(f"shipped {config['model']['name'].upper()} model", bench["exported_model"]),
+            ("pixel blending, same pairs", bench["pixel_blending"])]
+    lines = [f"| {bench['pairs']} interpolations × {bench['steps']} steps | mean distance "
+             "(lower is better) | smoothness (lower is better) |", "|---|---|---|"]
+    lines += [f"| {name} | {_exponent(scores['mean_distance'])} | "
+              f"{scores['mean_smoothness']:.3f} |" for name, scores in rows]
+    train = config["train"]
+    lines += ["", f"The model is the paper's {train['dataset']} {config['model']['name'].upper()} "
+              f"run (`flags/runs/{train['dataset']}_{config['model']['name']}.flags`: lr "
+              f"{_exponent(config['model']['lr'], 0)}, batch {train['batch']}, {train['precision']}), seed "
+              f"{train['seed']}, taken at **{metrics['checkpoint']['taken_at']}**."]
+    return "\n".join(lines) + "\n"
+
+
+def _replace_section(text: str, begin: str, end: str, body: str) -> str:
+    """`text` with what stands between the markers begin and end replaced by body.
+
+    Raises:
+        ValueError: the text has no begin ... end section.
+    """
+    if begin not in text or end not in text:
+        raise ValueError(f"no {begin} ... {end} section")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{body}{end}{tail}"
+
+
 def with_results(text: str, results_dir: str) -> str:
     """`text` (the README) with its results section replaced by render(results_dir).
 
     Raises:
         ValueError: the text has no BEGIN ... END section.
     """
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"no {BEGIN} ... {END} section")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{render(results_dir)}{END}{tail}"
+    return _replace_section(text, BEGIN, END, render(results_dir))
+
+
+def with_pretrained(text: str, metrics_path: str) -> str:
+    """`text` (the README) with its pretrained section replaced by render_pretrained().
+
+    Raises:
+        ValueError: the text has no PRETRAINED_BEGIN ... PRETRAINED_END section.
+    """
+    return _replace_section(text, PRETRAINED_BEGIN, PRETRAINED_END,
+                            render_pretrained(metrics_path))
 
 
 def main() -> int:
@@ -60,6 +115,7 @@ def main() -> int:
         text = f.read()
     try:
         text = with_results(text, os.path.join(ROOT, "results"))
+        text = with_pretrained(text, os.path.join(ROOT, PRETRAINED_METRICS))
     except ValueError as error:
         print(f"error: {readme} has {error}", file=sys.stderr)
         return 1

@@ -1,5 +1,6 @@
 """Tests of benchmarks/update_readme.py: the README's results section is the generated one."""
 
+import json
 import os
 import sys
 
@@ -31,6 +32,39 @@ def test_render_names_missing_results_and_embeds_each_file(tmp_path):
     # Each figure follows its own section.
     assert rendered.index("# Table 1") < rendered.index("lines_figure.png") < rendered.index(
         "### MNIST")
+
+
+def test_readme_pretrained_section_is_what_the_shipped_metrics_generate():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    regenerated = update_readme.with_pretrained(
+        readme, os.path.join(ROOT, update_readme.PRETRAINED_METRICS))
+    assert regenerated == readme, "run `python benchmarks/update_readme.py`"
+
+
+def test_render_pretrained_gives_the_scores_and_the_checkpoint(tmp_path):
+    metrics = {
+        "checkpoint": {"taken_at": "the end of the run's 16,384 kimg budget"},
+        "lines_benchmark": {"pairs": 256, "steps": 16,
+                            "exported_model": {"mean_distance": 0.00041249,
+                                               "mean_smoothness": 0.0512},
+                            "pixel_blending": {"mean_distance": 0.0062021,
+                                               "mean_smoothness": 0.87819}},
+        "config": {"model": {"name": "acai", "lr": 1e-4},
+                   "train": {"dataset": "lines32", "batch": 64, "precision": "float32",
+                             "seed": 1}}}
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(metrics))
+    rendered = update_readme.render_pretrained(str(path))
+    assert "| shipped ACAI model | 4.12e-4 | 0.051 |\n" in rendered
+    assert "| pixel blending, same pairs | 6.20e-3 | 0.878 |\n" in rendered
+    assert ("(`flags/runs/lines32_acai.flags`: lr 1e-4, batch 64, float32), seed 1, taken at "
+            "**the end of the run's 16,384 kimg budget**." in rendered)
+    text = "a\n<!-- pretrained:begin -->\nold\n<!-- pretrained:end -->\nb\n"
+    assert update_readme.with_pretrained(text, str(path)) == (
+        f"a\n<!-- pretrained:begin -->\n{rendered}<!-- pretrained:end -->\nb\n")
+    with pytest.raises(ValueError, match="no <!-- pretrained:begin -->"):
+        update_readme.with_pretrained("a\n", str(path))
 
 
 if __name__ == "__main__":
