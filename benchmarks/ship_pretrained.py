@@ -16,6 +16,10 @@ machine that scored it.
 OUT is written in a hidden folder beside it and renamed into place when complete, so a kill
 leaves the previous model as it was (and the hidden .OUT.incomplete-* folder, to delete). An
 existing OUT is replaced only with --overwrite.
+
+After shipping the repository's model, `python -m flags.demo --pretrained --workdir=results`
+redraws results/pretrained_interpolations.png (the README's first figure) and
+`python benchmarks/update_readme.py` copies the new scores into the README.
 """
 
 from __future__ import annotations
