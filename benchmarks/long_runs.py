@@ -120,10 +120,9 @@ def check(workdir: str, destination: str, *, restarted: bool = False) -> None:
                 f"{workdir} was restarted from step 0 (started {started}) but the saved records "
                 f"of {name} come from the run started {saved_start}: pass --restarted={name} to "
                 f"keep them as {name}{LOST_MARK}... and save the new ones")
-    elif last_kimg(workdir) < last_kimg(destination):
-        raise RecordsError(f"{workdir} is at {last_kimg(workdir):g} kimg, behind its saved "
-                           f"records ({last_kimg(destination):g} kimg): was it restored from an "
-                           "older copy?")
+    elif (now := last_kimg(workdir)) < (saved := last_kimg(destination)):
+        raise RecordsError(f"{workdir} is at {now:g} kimg, behind its saved records "
+                           f"({saved:g} kimg): was it restored from an older copy?")
 
 
 def save(workdir: str, destination: str, *, restarted: bool = False) -> dict[str, Any]:

@@ -63,17 +63,17 @@ def render_pretrained(metrics_path: str) -> str:
     with open(metrics_path, encoding="utf-8") as f:
         metrics = json.load(f)
     bench, config = metrics["lines_benchmark"], metrics["config"]
-    rows = [(f"shipped {config['model']['name'].upper()} model", bench["exported_model"]),
+    model, train = config["model"], config["train"]
+    rows = [(f"shipped {model['name'].upper()} model", bench["exported_model"]),
             ("pixel blending, same pairs", bench["pixel_blending"])]
     lines = [f"| {bench['pairs']} interpolations × {bench['steps']} steps | mean distance "
              "(lower is better) | smoothness (lower is better) |", "|---|---|---|"]
     lines += [f"| {name} | {_exponent(scores['mean_distance'])} | "
               f"{scores['mean_smoothness']:.3f} |" for name, scores in rows]
-    train = config["train"]
-    lines += ["", f"The model is the paper's {train['dataset']} {config['model']['name'].upper()} "
-              f"run (`flags/runs/{train['dataset']}_{config['model']['name']}.flags`: lr "
-              f"{_exponent(config['model']['lr'], 0)}, batch {train['batch']}, {train['precision']}), seed "
-              f"{train['seed']}, taken at **{metrics['checkpoint']['taken_at']}**."]
+    lines += ["", f"The model is the paper's {train['dataset']} {model['name'].upper()} run "
+              f"(`flags/runs/{train['dataset']}_{model['name']}.flags`: lr "
+              f"{_exponent(model['lr'], 0)}, batch {train['batch']}, {train['precision']}), "
+              f"seed {train['seed']}, taken at **{metrics['checkpoint']['taken_at']}**."]
     return "\n".join(lines) + "\n"
 
 
