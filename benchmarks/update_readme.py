@@ -70,10 +70,14 @@ def render_pretrained(metrics_path: str) -> str:
              "(lower is better) | smoothness (lower is better) |", "|---|---|---|"]
     lines += [f"| {name} | {_exponent(scores['mean_distance'])} | "
               f"{scores['mean_smoothness']:.3f} |" for name, scores in rows]
-    lines += ["", f"The model is the paper's {train['dataset']} {model['name'].upper()} run "
+    differences = metrics.get("differs_from_paper", [])
+    run = "the paper's" if not differences else "a variant of the paper's"
+    lines += ["", f"The model is {run} {train['dataset']} {model['name'].upper()} run "
               f"(`flags/runs/{train['dataset']}_{model['name']}.flags`: lr "
               f"{_exponent(model['lr'], 0)}, batch {train['batch']}, {train['precision']}), "
               f"seed {train['seed']}, taken at **{metrics['checkpoint']['taken_at']}**."]
+    if differences:
+        lines[-1] += f" It differs from the paper's run in: {'; '.join(differences)}."
     return "\n".join(lines) + "\n"
 
 

@@ -67,5 +67,29 @@ def test_render_pretrained_gives_the_scores_and_the_checkpoint(tmp_path):
         update_readme.with_pretrained("a\n", str(path))
 
 
+def test_render_pretrained_names_how_the_run_differs_from_the_papers(tmp_path):
+    metrics = {
+        "checkpoint": {"taken_at": "the end of the run's 448 kimg budget"},
+        "lines_benchmark": {"pairs": 256, "steps": 16,
+                            "exported_model": {"mean_distance": 2e-3, "mean_smoothness": 0.1},
+                            "pixel_blending": {"mean_distance": 6e-3, "mean_smoothness": 0.9}},
+        "config": {"model": {"name": "acai", "lr": 1e-4},
+                   "train": {"dataset": "lines32", "batch": 64, "precision": "mixed_bfloat16",
+                             "seed": 0}},
+        "differs_from_paper": ["train_kimg 448 (paper 16384)", "precision mixed_bfloat16"]}
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(metrics))
+    rendered = update_readme.render_pretrained(str(path))
+    assert "The model is a variant of the paper's lines32 ACAI run" in rendered
+    assert rendered.rstrip().endswith(
+        "It differs from the paper's run in: train_kimg 448 (paper 16384); "
+        "precision mixed_bfloat16.")
+    metrics["differs_from_paper"] = []
+    path.write_text(json.dumps(metrics))
+    rendered = update_readme.render_pretrained(str(path))
+    assert "The model is the paper's lines32 ACAI run" in rendered
+    assert "differs" not in rendered
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
