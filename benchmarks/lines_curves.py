@@ -267,7 +267,9 @@ def official_markdown(runs: Sequence[dict[str, Any]], blending: dict[str, float]
             continue
         common = sorted(set(r["kimg"] for r in pair["ours"]["reports"])
                         & set(r["kimg"] for r in pair["official"]["reports"]))
-        for kimg in [k for k in common if k in (64, 128, 256, 448, 1024, 2048)] or common[-1:]:
+        # The usual budgets, and the furthest kimg both runs reached (where they end matters most).
+        budgets = [k for k in common if k in (64, 128, 256, 448, 1024, 2048)]
+        for kimg in budgets + [k for k in common[-1:] if k not in budgets]:
             for source in ("ours", "official"):
                 reports = pair[source]["reports"]
                 index = next(i for i, r in enumerate(reports) if r["kimg"] == kimg)

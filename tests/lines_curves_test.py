@@ -88,7 +88,10 @@ def test_the_official_code_beside_ours_at_equal_budgets(tmp_path):
     assert equal == ["| ACAI | 64 | ours | 64 | 0.0900 | 30.00 | undefined |",
                      "| ACAI | 64 | official | 64 | 0.0900 | 30.00 | undefined |",
                      "| ACAI | 128 | ours | 64 | 0.0500 | 10.00 | 0.20 |",
-                     "| ACAI | 128 | official | 64 | 0.0700 | 20.00 | 0.20 |"]
+                     "| ACAI | 128 | official | 64 | 0.0700 | 20.00 | 0.20 |",
+                     # The furthest kimg both reached, though not one of the usual budgets.
+                     "| ACAI | 192 | ours | 64 | 0.0200 | 4.00 | 0.20 |",
+                     "| ACAI | 192 | official | 64 | 0.0300 | 5.00 | 0.20 |"]
     assert np.isfinite(images.read_png(paths[2])).all()
 
 
