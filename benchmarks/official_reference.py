@@ -146,6 +146,35 @@ def _check_workdir(path: str, identity: dict[str, Any]) -> None:
         raise ConfigError(f"{os.path.dirname(path)} holds {what}; choose another --workdir")
 
 
+def build_graph(model_class, params: dict[str, Any], graph_seed: int):
+    """The official model's lines32 training graph, as its own training script builds it.
+
+    Args:
+        model_class: an official model class (official_loader.load).
+        params: the keyword arguments of its `model()` (official_params).
+        graph_seed: the graph-level random seed (vqvae.py replaces it with its own, 123).
+
+    Returns:
+        (graph, the official `train.AEOps`, the reconstruction MSE tensor: the AE's
+        tf.losses.mean_squared_error(x, ae), on noisy or dropped-out codes where the model
+        trains on those; the VAE has none: the MSE of its reconstruction then). The graph
+        holds the global step the official train op increments; nothing is initialised.
+    """
+    graph = tf.Graph()
+    with graph.as_default():
+        v1.set_random_seed(graph_seed)
+        v1.train.get_or_create_global_step()
+        # The official constructor makes its own folders: kept out of the run's.
+        with tempfile.TemporaryDirectory() as scratch:
+            official = model_class(_Dataset(datasets.get_info("lines32")), scratch, **params)
+        with official_loader.tf1_graph_building():
+            ops = official.model(**params)
+        reconstruction = ([loss for loss in graph.get_collection(v1.GraphKeys.LOSSES)
+                           if loss.name.startswith("mean_squared_error")]
+                          or [tf.reduce_mean(tf.square(ops.x - ops.ae))])[0]
+    return graph, ops, reconstruction
+
+
 def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Trains (or resumes) one official run.
 
@@ -174,21 +203,11 @@ def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any
     official_flags.lr, official_flags.batch = config.model.lr, batch
 
     start = int(latest.rsplit("-", 1)[1]) if latest else 0
-    graph = tf.Graph()
+    # Seeded from (seed, step) like the data: a resumed run does not repeat its draws.
+    graph, ops, reconstruction = build_graph(model_class, params,
+                                             train_lib.data_seed(request.seed, start))
     with graph.as_default():
-        # Seeded from (seed, step) like the data: a resumed run does not repeat its draws.
-        v1.set_random_seed(train_lib.data_seed(request.seed, start))
-        global_step = v1.train.get_or_create_global_step()
-        # The official constructor makes its own folders: kept out of the run's.
-        with tempfile.TemporaryDirectory() as scratch:
-            official = model_class(_Dataset(info), scratch, **params)
-        with official_loader.tf1_graph_building():
-            ops = official.model(**params)
-        # The AE's tf.losses.mean_squared_error(x, ae) (on noisy or dropped-out codes where the
-        # model trains on those); the VAE has none: the MSE of its reconstruction then.
-        reconstruction = ([loss for loss in graph.get_collection(v1.GraphKeys.LOSSES)
-                           if loss.name.startswith("mean_squared_error")]
-                          or [tf.reduce_mean(tf.square(ops.x - ops.ae))])[0]
+        global_step = v1.train.get_global_step()
         saver = v1.train.Saver(max_to_keep=2, save_relative_paths=True)
         initialize = v1.global_variables_initializer()
         new_step = v1.placeholder(tf.int64, [])
