@@ -20,13 +20,13 @@ tf.losses.mean_squared_error, averaged over the period's training batches, as ou
 pairs x 16 steps our runs of this seed are scored on, interpolated linearly between the official
 encoder's codes and decoded by the official decoder. Then it saves a checkpoint (DIR/ckpt,
 tf.compat.v1.train.Saver): rerunning the command resumes from it, the data stream reseeded from
-(seed, step) as ours (the graph's own draws too), and a larger --train_kimg continues a
-finished run. One exception to the graph's seeding is the official code's own: vqvae.py sets
-the graph seed to 123 as its `model()` starts, so the official VQ-VAE's initial weights are the
-same whatever --seed (which then chooses only its data stream and test pairs); its training
-graph draws no random numbers. As for our runs, a kill between a report's line and its checkpoint repeats that
-report on resuming, and acai_tf.metrics_log.read keeps the later line; a folder holding reports
-but no checkpoint is refused rather than restarted under them.
+(seed, step) as ours (the graph's own draws too), and a larger --train_kimg continues a finished
+run. One exception to the graph's seeding is the official code's own: vqvae.py sets the graph
+seed to 123 as its `model()` starts, so the official VQ-VAE's initial weights are the same
+whatever --seed (which then chooses only its data stream and test pairs); its training graph
+draws no random numbers. As for our runs, a kill between a report's line and its checkpoint
+repeats that report on resuming, and acai_tf.metrics_log.read keeps the later line; a folder
+holding reports but no checkpoint is refused rather than restarted under them.
 
 DIR (default ~/acai_runs/official/lines/<model>/seed<k>, outside any checkout: see
 benchmarks/long_runs.py) also holds config.json: the model, its parameters, the budget, the

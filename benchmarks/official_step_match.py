@@ -145,25 +145,25 @@ def match(reference_dir: str, name: str, steps: int, seed: int = 0,
     session = v1.Session(graph=graph)
     with graph.as_default():
         session.run(v1.global_variables_initializer())
-    official = [their for their, _ in paired_variables(graph, models.build(config.model), name)]
-    start = session.run(official)
 
-    def our_copy(scale: float):
-        """Our model from the official initial weights times `scale`, and its step."""
+    def our_copy():
+        """A copy of our model: its weights paired with the official variables, and its step."""
         model = models.build(config.model, seed=seed)
         model.compile()
-        weights = [our for _, our in paired_variables(graph, model, name)]
-        for value, our in zip(start, weights):
-            our.assign(value.reshape(our.shape) * scale)
+        pairs = paired_variables(graph, model, name)
 
         @tf.function
         def step(images):
             _, logs = model.update_networks(images)
             return tf.reduce_mean(logs["losses/reconstruction"])
-        return weights, step
+        return [their for their, _ in pairs], [our for _, our in pairs], step
 
-    ours, our_step = our_copy(1.0)
-    control, control_step = our_copy(1.0 + CONTROL_PERTURBATION)
+    official, ours, our_step = our_copy()
+    _, control, control_step = our_copy()
+    start = session.run(official)
+    for weights, scale in ((ours, 1.0), (control, 1.0 + CONTROL_PERTURBATION)):
+        for value, our in zip(start, weights):
+            our.assign(value.reshape(our.shape) * scale)
     batches = datasets.train_stream("lines32", batch_size=config.train.batch,
                                     seed=seed).as_numpy_iterator()
     one_hot = np.eye(datasets.get_info("lines32").nclass, dtype=np.float32)
@@ -199,8 +199,9 @@ def markdown(rows: Sequence[dict[str, float]], name: str, reference_dir: str) ->
              f"{name} --steps={len(rows)}`: both codes start from the official graph's initial "
              "weights and train on the same batches of our lines32 stream (paper flags, "
              "float32). `weight gap`: the largest ||ours - official|| / ||official - "
-             "official at step 0|| (L2 norm of each variable) over the compared variables (how far apart the two "
-             "trajectories are, as a fraction of how far training moved the weights).", "",
+             "official at step 0|| (L2 norm of each variable) over the compared variables "
+             "(how far apart the two trajectories are, as a fraction of how far training "
+             "moved the weights).", "",
              f"Official checkout {official_loader.commit(reference_dir)[:7]}; this project "
              f"{machine.source_commit()}; {machine.one_line(machine.describe())}.", "",
              "The rounding control is a second copy of our model started from the official "

@@ -40,7 +40,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
-from acai_tf import datasets, model_hparams
+from acai_tf import datasets, model_hparams, networks
 from acai_tf import workdir as workdir_lib
 from acai_tf.cli import runner
 from acai_tf.config import ConfigError
@@ -63,13 +63,10 @@ class CodebookState:
     codebook: np.ndarray
 
 
-def _official_state(workdir: str, images: np.ndarray) -> CodebookState:
+def _official_state(workdir: str, record: dict, images: np.ndarray) -> CodebookState:
     """Reads the official run's checkpoint (variables `ae_encoder/*`, `vqvae/dense/*`,
-    `means`) and recomputes its vectors: flatten(encoder(x)) @ kernel + bias."""
-    # pylint: disable=import-outside-toplevel
-    from acai_tf import networks
-    with open(os.path.join(workdir, "config.json"), encoding="utf-8") as f:
-        record = json.load(f)
+    `means`) and recomputes its vectors: flatten(encoder(x)) @ kernel + bias. `record` is the
+    run's config.json."""
     model = record["model"]
     path = tf.train.latest_checkpoint(os.path.join(workdir, "ckpt"))
     if not path:
@@ -94,6 +91,7 @@ def _official_state(workdir: str, images: np.ndarray) -> CodebookState:
 
 
 def _our_state(workdir: str, images: np.ndarray) -> CodebookState:
+    """Restores our run's model and projects `images` through its encoder and projection."""
     model, config, _, step = workdir_lib.restore_model(workdir)
     if not hasattr(model, "quantizer"):
         raise ConfigError(f"{workdir} holds a {config.model.name} run, not a VQ-VAE")
@@ -125,10 +123,12 @@ def probe(workdir: str, seed: int = 0, images: int = 256,
     if not os.path.isfile(config_path):
         raise ConfigError(f"{workdir} is not a run folder: no config.json")
     with open(config_path, encoding="utf-8") as f:
-        official = (json.load(f).get("identity") or {}).get("source") == "official"
+        record = json.load(f)
+    official = (record.get("identity") or {}).get("source") == "official"
     batch = next(datasets.train_stream("lines32", batch_size=images,
                                        seed=seed).as_numpy_iterator())["image"]
-    state = (_official_state if official else _our_state)(workdir, batch)
+    state = (_official_state(workdir, record, batch) if official
+             else _our_state(workdir, batch))
     vectors, codebook = state.vectors.astype(np.float64), state.codebook.astype(np.float64)
     distances = ((vectors ** 2).sum(1)[:, None] - 2 * vectors @ codebook.T
                  + (codebook ** 2).sum(1)[None])
