@@ -10,18 +10,20 @@ metrics.jsonl}): this project's runs `lines_<model>_seed<k>` and the official TF
 - lines_curves.png: reconstruction MSE (the training batches' `losses/reconstruction`, log
   scale, with the 0.07 plateau line), mean distance and mean smoothness of the lines benchmark
   (256 test pairs x 16 steps, every report; the smoothness axis is cut at 1.5) against kimg on a
-  log axis, one colour per model in the paper's order (seed 0 solid, other seeds faint); pixel
-  blending of the same pairs is the dashed grey line.
+  log axis, one colour per model in the paper's order (seed 0 solid, other seeds faint, a lost
+  run dotted); pixel blending of the same pairs is the dashed grey line.
 - lines_curves.md: one row per run: its kimg, reports and cadence, where it left the plateau
   (the first report with reconstruction MSE below 0.07, the mean image's 0.080 being the
   plateau), its last values and Table 1's value (median of the last 20 reports), its precision
   and commits.
 - official_reference.png / .md, when official records exist: the same three panels with our
-  runs solid and the official code's dashed, for the models both have, and the two side by side
-  at the kimg both reached.
+  runs solid and the official code's dashed, for the models both have, and the official seed-0
+  run beside each of ours at the kimg both reached.
 
-Nothing is extrapolated: a curve ends at its last report. A record folder marked `.lost-`
-(a run whose workdir was lost; long_runs.py) is listed in the table but not drawn.
+Nothing is extrapolated: a curve ends at its last report. A record folder marked `.lost-` holds
+the reports of a run whose workdir was lost (long_runs.py); its run restarted from step 0 in the
+record without the mark. Both are measurements, so both are drawn and listed, as two runs: the
+lost one dotted, never joined to its restart.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ RECORD = re.compile(r"^(?P<source>official_)?lines_(?P<model>[a-z]+)_seed(?P<see
                     r"(?P<lost>\.lost-\w+)?$")
 PLATEAU_MSE = 0.07  # the mean image scores 0.0804: below 0.07 a model draws lines
 LAST_N = 20  # Table 1's protocol: the median of the last 20 evaluations
+EQUAL_BUDGETS = (64, 128, 256, 448, 1024, 2048)  # kimg shown side by side with the official code
 PANELS = (("losses/reconstruction", "reconstruction MSE (training batches)", "log"),
           ("eval/mean_distance", "mean distance (lower is better)", "log"),
           ("eval/mean_smoothness", "mean smoothness (lower is better; axis cut at 1.5)",
@@ -117,6 +120,17 @@ def pixel_blending(seed: int = 0) -> dict[str, float]:
                                                        metric.STEPS))
 
 
+def curve_label(run: dict[str, Any], official: bool) -> str:
+    """E.g. "ACAI", "VQ-VAE seed 1", "AAE (official code)", "ACAI (workdir lost at 13760 kimg)"."""
+    label = paper_tables.display_name(run["model"]) + (" (official code)" if official else "")
+    if run["seed"]:
+        label += f" seed {run['seed']}"
+    if run["lost"]:
+        last = run["reports"][-1]["kimg"] if run["reports"] else 0.0
+        label += f" (workdir lost at {last:g} kimg)"
+    return label
+
+
 def draw(path: str, runs: Sequence[dict[str, Any]], blending: dict[str, float], title: str,
          dashed_source: str | None = None) -> None:
     """Three panels (PANELS) of every run in `runs`; runs of `dashed_source` are dashed."""
@@ -133,13 +147,10 @@ def draw(path: str, runs: Sequence[dict[str, Any]], blending: dict[str, float], 
             if not kimg.size:
                 continue
             official = run["source"] == dashed_source
-            name = paper_tables.display_name(run["model"])
             axis.plot(kimg, values, color=colours[run["model"]],
-                      linestyle="--" if official else "-",
+                      linestyle="--" if official else ":" if run["lost"] else "-",
                       alpha=1.0 if run["seed"] == 0 else 0.35, linewidth=1.4, marker=".",
-                      markersize=3,
-                      label=f"{name}{' (official code)' if official else ''}"
-                            f"{'' if run['seed'] == 0 else ' seed ' + str(run['seed'])}")
+                      markersize=3, label=curve_label(run, official))
         if key == "losses/reconstruction":
             axis.axhline(PLATEAU_MSE, color="grey", linestyle=":", linewidth=1,
                          label=f"plateau line ({PLATEAU_MSE})")
@@ -221,15 +232,14 @@ def write(records_dir: str, out_dir: str) -> list[str]:
     if not ours:
         raise CurvesError(f"{records_dir} holds no lines_<model>_seed<k> records")
     blending = pixel_blending()
-    drawn = [run for run in ours if not run["lost"]]
     paths = [os.path.join(out_dir, name) for name in ("lines_curves.png", "lines_curves.md")]
-    draw(paths[0], drawn, blending, "lines32: learning curves (this project's runs)")
+    draw(paths[0], ours, blending, "lines32: learning curves (this project's runs)")
     atomic_write.write_text(paths[1], "# lines32 learning curves\n\n" + HEADER.format(
         records=os.path.relpath(records_dir, out_dir)) + "\n" + table(ours, blending))
     official = [run for run in runs if run["source"] == "official"]
     if official:
         models = {run["model"] for run in official}
-        both = [run for run in runs if run["model"] in models and not run["lost"]]
+        both = [run for run in runs if run["model"] in models]
         paths += [os.path.join(out_dir, name)
                   for name in ("official_reference.png", "official_reference.md")]
         draw(paths[2], both, blending, "lines32: the official TF1 code (dashed) beside ours "
@@ -257,24 +267,34 @@ def official_markdown(runs: Sequence[dict[str, Any]], blending: dict[str, float]
              table(runs, blending), "", "## At equal budgets", "",
              "The reconstruction MSE of a report is the mean over the training batches since "
              "the previous report: where the two runs report at different intervals (`every`), "
-             "it averages different spans; the lines metrics are of the model at that kimg.", "",
+             "it averages different spans; the lines metrics are of the model at that kimg."
+             + (" `ours, lost run`: a run of ours whose workdir was lost (its `.lost-` record); "
+                "`ours` of the same model and seed is its restart from step 0."
+                if any(run["lost"] for run in runs) else ""), "",
              "| model | kimg | source | every (kimg) | reconstruction MSE | distance x10^3 | "
              "smoothness |",
              "|---|---|---|---|---|---|---|"]
     for model in MODELS:
-        pair = {run["source"]: run for run in runs if run["model"] == model and run["seed"] == 0}
-        if len(pair) < 2:
+        seed0 = [run for run in runs if run["model"] == model and run["seed"] == 0]
+        official = next((run for run in seed0 if run["source"] == "official"), None)
+        ours = [run for run in seed0 if run["source"] == "ours"]  # a restart before its lost run
+        if official is None or not ours:
             continue
-        common = sorted(set(r["kimg"] for r in pair["ours"]["reports"])
-                        & set(r["kimg"] for r in pair["official"]["reports"]))
-        # The usual budgets, and the furthest kimg both runs reached (where they end matters most).
-        budgets = [k for k in common if k in (64, 128, 256, 448, 1024, 2048)]
-        for kimg in budgets + [k for k in common[-1:] if k not in budgets]:
-            for source in ("ours", "official"):
-                reports = pair[source]["reports"]
-                index = next(i for i, r in enumerate(reports) if r["kimg"] == kimg)
-                report = reports[index]
-                every = kimg - reports[index - 1]["kimg"] if index else kimg
+        official_kimg = {report["kimg"] for report in official["reports"]}
+        shown = set()
+        for run in ours:
+            common = sorted(official_kimg & {report["kimg"] for report in run["reports"]})
+            # The usual budgets, and the furthest kimg both reached (where they end matters most).
+            shown.update(kimg for kimg in common if kimg in EQUAL_BUDGETS)
+            shown.update(common[-1:])
+        for kimg in sorted(shown):
+            for run in [*ours, official]:
+                index = next((i for i, r in enumerate(run["reports"]) if r["kimg"] == kimg), None)
+                if index is None:
+                    continue
+                reports = run["reports"]
+                report, every = reports[index], kimg - reports[index - 1]["kimg"] if index else kimg
+                source = run["source"] + (", lost run" if run["lost"] else "")
                 lines.append(
                     f"| {paper_tables.display_name(model)} | {kimg:g} | {source} | {every:g} | "
                     f"{_value(report.get('losses/reconstruction'), 1.0, 4)} | "

@@ -62,6 +62,10 @@ def test_curves_and_table_from_the_records(tmp_path):
     assert acai[5:9] == ["2.00", "2.00", "0.20", "0.20"]
     assert acai[9:] == ["float32", "0123456, fedcba9 |"]
     assert by_name["lines_acai_seed0.lost-20261204T0302330000"][1] == "16"
+    runs = {run["name"]: run for run in lines_curves.load_records(records)}
+    assert lines_curves.curve_label(runs["lines_acai_seed0"], False) == "ACAI"
+    assert (lines_curves.curve_label(runs["lines_acai_seed0.lost-20261204T0302330000"], False)
+            == "ACAI (workdir lost at 16 kimg)")
     assert "mnist_acai_latent2_seed0" not in by_name
     blending = lines_curves.pixel_blending()
     assert by_name["pixel blending (same pairs)"][5] == f"{blending['mean_distance'] * 1e3:.2f}"
@@ -93,6 +97,27 @@ def test_the_official_code_beside_ours_at_equal_budgets(tmp_path):
                      "| ACAI | 192 | ours | 64 | 0.0200 | 4.00 | 0.20 |",
                      "| ACAI | 192 | official | 64 | 0.0300 | 5.00 | 0.20 |"]
     assert np.isfinite(images.read_png(paths[2])).all()
+
+
+def test_a_lost_run_and_its_restart_are_both_beside_the_official_code(tmp_path):
+    records, out = str(tmp_path / "runs"), str(tmp_path / "out")
+    # The lost run reached 192 kimg, its restart 64; the official run 128.
+    record(records, "lines_acai_seed0.lost-20261204T0302330000", [0.09, 0.05, 0.02],
+           [0.03, 0.01, 0.004], every=64)
+    record(records, "lines_acai_seed0", [0.08], [0.02], every=64)
+    record(records, "official_lines_acai_seed0", [0.09, 0.07], [0.03, 0.02], every=64)
+
+    text = open(lines_curves.write(records, out)[3], encoding="utf-8").read()
+
+    assert "| lines_acai_seed0.lost-20261204T0302330000 | 192 | 3 |" in text
+    assert "`ours, lost run`: a run of ours whose workdir was lost" in text
+    equal = [row for row in text.splitlines() if row.startswith("| ACAI |")]
+    # Never spliced: each of our runs has its own rows, at the kimg it shares with the official.
+    assert equal == ["| ACAI | 64 | ours | 64 | 0.0800 | 20.00 | undefined |",
+                     "| ACAI | 64 | ours, lost run | 64 | 0.0900 | 30.00 | undefined |",
+                     "| ACAI | 64 | official | 64 | 0.0900 | 30.00 | undefined |",
+                     "| ACAI | 128 | ours, lost run | 64 | 0.0500 | 10.00 | 0.20 |",
+                     "| ACAI | 128 | official | 64 | 0.0700 | 20.00 | 0.20 |"]
 
 
 def test_no_records_is_a_one_line_error(tmp_path):
