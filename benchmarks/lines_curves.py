@@ -147,10 +147,13 @@ def draw(path: str, runs: Sequence[dict[str, Any]], blending: dict[str, float], 
             if not kimg.size:
                 continue
             official = run["source"] == dashed_source
+            # A lost run is dotted and unmarked (dense markers would draw it solid), lighter.
             axis.plot(kimg, values, color=colours[run["model"]],
                       linestyle="--" if official else ":" if run["lost"] else "-",
-                      alpha=1.0 if run["seed"] == 0 else 0.35, linewidth=1.4, marker=".",
-                      markersize=3, label=curve_label(run, official))
+                      alpha=0.6 if run["lost"] else 1.0 if run["seed"] == 0 else 0.35,
+                      linewidth=1.6 if run["lost"] else 1.4,
+                      marker="" if run["lost"] else ".", markersize=3,
+                      label=curve_label(run, official))
         if key == "losses/reconstruction":
             axis.axhline(PLATEAU_MSE, color="grey", linestyle=":", linewidth=1,
                          label=f"plateau line ({PLATEAU_MSE})")
