@@ -283,20 +283,23 @@ def official_markdown(runs: Sequence[dict[str, Any]], blending: dict[str, float]
         ours = [run for run in seed0 if run["source"] == "ours"]  # a restart before its lost run
         if official is None or not ours:
             continue
-        official_kimg = {report["kimg"] for report in official["reports"]}
+        # Each run's report index by kimg, built once: the rows look reports up by kimg.
+        index_at = {run["name"]: {report["kimg"]: i for i, report in enumerate(run["reports"])}
+                    for run in [*ours, official]}
         shown = set()
         for run in ours:
-            common = sorted(official_kimg & {report["kimg"] for report in run["reports"]})
+            common = sorted(index_at[official["name"]].keys() & index_at[run["name"]].keys())
             # The usual budgets, and the furthest kimg both reached (where they end matters most).
             shown.update(kimg for kimg in common if kimg in EQUAL_BUDGETS)
             shown.update(common[-1:])
         for kimg in sorted(shown):
             for run in [*ours, official]:
-                index = next((i for i, r in enumerate(run["reports"]) if r["kimg"] == kimg), None)
+                index = index_at[run["name"]].get(kimg)
                 if index is None:
                     continue
                 reports = run["reports"]
-                report, every = reports[index], kimg - reports[index - 1]["kimg"] if index else kimg
+                report = reports[index]
+                every = kimg - reports[index - 1]["kimg"] if index else kimg
                 source = run["source"] + (", lost run" if run["lost"] else "")
                 lines.append(
                     f"| {paper_tables.display_name(model)} | {kimg:g} | {source} | {every:g} | "
