@@ -34,6 +34,12 @@ def _cpuinfo() -> tuple[str, set[str]]:
     return name, flags
 
 
+def cpu_flags() -> list[str]:
+    """The RELEVANT_CPU_FLAGS this CPU has, in that order (none off x86 or without /proc)."""
+    _, flags = _cpuinfo()
+    return [flag for flag in RELEVANT_CPU_FLAGS if flag in flags]
+
+
 def describe() -> dict[str, Any]:
     """The machine and software of this process (imports TensorFlow and Keras)."""
     # pylint: disable=import-outside-toplevel
@@ -42,8 +48,7 @@ def describe() -> dict[str, Any]:
 
     from acai_tf import fast_conv
 
-    name, flags = _cpuinfo()
-    return {"cpu": name, "cpu_flags": [flag for flag in RELEVANT_CPU_FLAGS if flag in flags],
+    return {"cpu": _cpuinfo()[0], "cpu_flags": cpu_flags(),
             "cores": os.cpu_count(),
             "usable_cores": len(os.sched_getaffinity(0)),
             "onednn": fast_conv.onednn_enabled(),

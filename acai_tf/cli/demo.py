@@ -36,7 +36,7 @@ import time
 import numpy as np
 from absl import flags
 
-from acai_tf import fast_conv, images, paper_runs, train_lib
+from acai_tf import fast_conv, images, machine, paper_runs, train_lib
 from acai_tf import workdir as workdir_lib
 from acai_tf.cli import runner
 from acai_tf.config import ExperimentConfig
@@ -47,10 +47,12 @@ from acai_tf.serving import export_lib, pretrained
 PAPER_RUN = paper_runs.get("lines32_acai")
 LEARNING_RATE = 5e-4  # The paper's 1e-4 stays on the early plateau for ~100 kimg.
 FIGURE_PAIRS = 8
-# For the time estimate: training images/s of this config on 2-core AMD EPYC CPUs (logged by
-# training runs, reports included), with oneDNN on (AVX-512 VNNI/BF16) and off, and the minutes
-# that start-up, the final evaluation, the figure and the export add.
-MEASURED_RATE = {True: 570.0, False: 400.0}
+# For the time estimate: training images/s of the demo's run on 2-core AMD EPYC CPUs, from its
+# report lines (evaluations included), by (AVX-512 VNNI present, oneDNN on). The classes differ
+# ~5x: the EPYC without AVX-512 measured is a first Zen (family 23), whose AVX2 units are 128
+# bits wide.
+MEASURED_RATE = {(True, True): 570.0, (True, False): 400.0,
+                 (False, True): 125.0, (False, False): 100.0}
 EXTRA_MINUTES = 1.0
 TRAINING_FLAGS = ("train_kimg", "report_kimg", "seed")
 SCORES_HEADER = ("| 256 interpolations | mean distance (lower is better) | smoothness (lower is "
@@ -78,6 +80,11 @@ def demo_config(train_kimg: float, report_kimg: float, seed: int) -> ExperimentC
     return run.experiment_config(seed=seed)
 
 
+def estimated_minutes(train_kimg: float, avx512_vnni: bool, onednn: bool) -> float:
+    """Wall minutes of a demo run of `train_kimg` kimg on 2 CPU cores of that class."""
+    return train_kimg * 1024 / MEASURED_RATE[avx512_vnni, onednn] / 60 + EXTRA_MINUTES
+
+
 def main() -> None:
     fv = flags.FLAGS
     if fv.pretrained:
@@ -88,10 +95,11 @@ def main() -> None:
         runner.fail("--pretrained_dir is read with --pretrained only; add --pretrained")
     workdir = fv.workdir
     config = demo_config(fv.train_kimg, fv.report_kimg, fv.seed)
-    minutes = (fv.train_kimg * 1024 / MEASURED_RATE[fast_conv.onednn_enabled()] / 60
-               + EXTRA_MINUTES)
+    avx512 = "avx512_vnni" in machine.cpu_flags()
+    minutes = estimated_minutes(fv.train_kimg, avx512, fast_conv.onednn_enabled())
     print(f"ACAI demo: trains ACAI on lines32 for {fv.train_kimg:g} kimg in {workdir} (about "
-          f"{minutes:.0f} min on 2 CPU cores; faster with more), then scores its interpolations "
+          f"{minutes:.0f} min on 2 CPU cores {'with' if avx512 else 'without'} AVX-512; faster "
+          "with more), then scores its interpolations "
           "against pixel blending, writes a figure, exports a SavedModel and queries it.\n"
           f"Differs from the paper: learning rate {LEARNING_RATE:g} (paper {PAPER_RUN.lr:g}) "
           f"and {fv.train_kimg:g} kimg (paper {PAPER_RUN.train_kimg:g}); networks and loss "
