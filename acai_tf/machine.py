@@ -36,7 +36,10 @@ def _cpuinfo() -> tuple[str, set[str]]:
 
 def cpu_flags() -> list[str]:
     """The RELEVANT_CPU_FLAGS this CPU has, in that order (none off x86 or without /proc)."""
-    _, flags = _cpuinfo()
+    return _relevant(_cpuinfo()[1])
+
+
+def _relevant(flags: set[str]) -> list[str]:
     return [flag for flag in RELEVANT_CPU_FLAGS if flag in flags]
 
 
@@ -48,7 +51,8 @@ def describe() -> dict[str, Any]:
 
     from acai_tf import fast_conv
 
-    return {"cpu": _cpuinfo()[0], "cpu_flags": cpu_flags(),
+    name, flags = _cpuinfo()
+    return {"cpu": name, "cpu_flags": _relevant(flags),
             "cores": os.cpu_count(),
             "usable_cores": len(os.sched_getaffinity(0)),
             "onednn": fast_conv.onednn_enabled(),
