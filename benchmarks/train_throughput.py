@@ -19,7 +19,10 @@ write the results with the machine's description; --append first reads the resul
 
 Every row records what decides TensorFlow's CPU speed: oneDNN on or off (a process-wide state:
 run once per TF_ENABLE_ONEDNN_OPTS value and --append), the conv gradient path actually used
-(`auto` resolved), the precision, ACAI's and the AAE's update order, and the CPU's flags.
+(`auto` resolved), the precision, ACAI's and the AAE's update order; the file's header records
+the machine (CPU and its flags, cores, versions). One file holds one machine: --append refuses,
+before timing anything, a --json measured on another (SAME_MACHINE_FIELDS differ), so that no
+row is filed under a CPU it did not run on.
 """
 
 from __future__ import annotations
@@ -167,6 +170,37 @@ def merge(old: list[dict], new: list[dict]) -> list[dict]:
     return [record for record in old if _key(record) not in replaced] + list(new)
 
 
+# The machine fields that every row of one file shares. oneDNN is not among them: it is a
+# per-process state, recorded per row.
+SAME_MACHINE_FIELDS = ("cpu", "cpu_flags", "cores", "usable_cores", "gpus", "tensorflow", "keras")
+
+
+def machine_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """'field: stored value -> current value' for each SAME_MACHINE_FIELDS entry that differs."""
+    return [f"{field}: {stored.get(field)!r} -> {current.get(field)!r}"
+            for field in SAME_MACHINE_FIELDS if stored.get(field) != current.get(field)]
+
+
+def stored_results(path: str, description: dict[str, Any]) -> list[dict]:
+    """The results already in `path` (a --json of this script) if it was measured on this machine.
+
+    Raises:
+        ValueError: the file is not such a JSON, or it describes another machine.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            stored = json.load(f)
+        stored_machine, results = stored["machine"], stored["results"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"--append: cannot read {path} as a throughput JSON "
+                         f"({type(error).__name__}: {error})") from error
+    differences = machine_differences(stored_machine, description)
+    if differences:
+        raise ValueError(f"--append: {path} was measured on another machine "
+                         f"({'; '.join(differences)}); write this one to a new --json")
+    return results
+
+
 def to_markdown(results: list[dict], description: dict[str, Any]) -> str:
     """A table of images/s, one row per ROW_KEY, under a header naming the machine."""
     # pylint: disable=import-outside-toplevel
@@ -247,6 +281,12 @@ def main(argv):
             runner.fail(f"unknown --{flag} {', '.join(unknown)}; known: {', '.join(allowed)}")
     description = machine.describe()
     print(f"machine: {machine.one_line(description)}", flush=True)
+    stored = []
+    if fv.append and fv.json and os.path.exists(fv.json):
+        try:
+            stored = stored_results(fv.json, description)
+        except ValueError as error:
+            runner.fail(str(error))
     results = []
     for row in rows(fv):
         record = timed_result(row, fv.steps, fv.warmup)
@@ -258,9 +298,7 @@ def main(argv):
               f"{row['precision']:14s} "
               + (f"{rate:8.1f} images/s" if rate is not None else f"failed: {record['error']}"),
               flush=True)
-    if fv.append and fv.json and os.path.exists(fv.json):
-        with open(fv.json) as f:
-            results = merge(json.load(f)["results"], results)
+    results = merge(stored, results)
     for path, text in ((fv.json, lambda: json.dumps(
             {"machine": description, "results": results}, indent=2) + "\n"),
                        (fv.markdown, lambda: to_markdown(results, description))):

@@ -39,6 +39,47 @@ def test_merge_replaces_the_same_measurement_and_keeps_the_others():
     assert sorted(record["rate"] for record in merged) == [2, 3, 4, 5]
 
 
+MACHINE = {"cpu": "AMD EPYC", "cpu_flags": ["avx2"], "cores": 2, "usable_cores": 2,
+           "onednn": False, "gpus": 0, "tensorflow": "2.21.0", "keras": "3.15.1",
+           "python": "3.11.7", "host": "vm"}
+
+
+def test_machines_differ_by_speed_deciding_fields_only():
+    # oneDNN is per process (recorded per row); the host name and Python do not set the speed.
+    same = {**MACHINE, "onednn": True, "host": "other", "python": "3.12.0"}
+    assert train_throughput.machine_differences(MACHINE, same) == []
+    other = {**MACHINE, "cpu_flags": ["avx2", "avx512f"], "cores": 4}
+    assert train_throughput.machine_differences(MACHINE, other) == [
+        "cpu_flags: ['avx2'] -> ['avx2', 'avx512f']", "cores: 2 -> 4"]
+
+
+def test_stored_results_are_read_only_from_the_same_machine(tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"machine": MACHINE, "results": [{"model": "acai"}]}))
+    assert train_throughput.stored_results(str(path), MACHINE) == [{"model": "acai"}]
+    with pytest.raises(ValueError, match=r"measured on another machine \(cpu: 'AMD EPYC' -> "
+                                         r"'Intel Xeon'\); write this one to a new --json"):
+        train_throughput.stored_results(str(path), {**MACHINE, "cpu": "Intel Xeon"})
+    path.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="cannot read .* as a throughput JSON"):
+        train_throughput.stored_results(str(path), MACHINE)
+
+
+def test_append_to_another_machines_file_fails_before_timing_and_keeps_it(tmp_path):
+    json_path = tmp_path / "t.json"
+    stored = json.dumps({"machine": {**MACHINE, "cpu": "a CPU this is not"},
+                         "results": [{"model": "acai", "images_per_second": 1.0}]})
+    json_path.write_text(stored)
+    result = _run("--models=baseline", "--batch=8", "--steps=2", "--warmup=1",
+                  f"--json={json_path}", "--append")
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(f"error: --append: {json_path} was measured on another machine "
+                                "(cpu: 'a CPU this is not' -> ")
+    assert "images/s" not in result.stdout  # nothing was timed
+    assert json_path.read_text() == stored
+
+
 def test_vqvae_has_the_papers_4x4_latent_on_lines_only():
     assert train_throughput.model_shape("vqvae", "lines32")[4] == 4
     assert train_throughput.model_shape("acai", "lines32")[4] == 2
