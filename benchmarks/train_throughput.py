@@ -283,10 +283,8 @@ def main(argv):
     print(f"machine: {machine.one_line(description)}", flush=True)
     stored = []
     if fv.append and fv.json and os.path.exists(fv.json):
-        try:
+        with runner.one_line_errors(ValueError):
             stored = stored_results(fv.json, description)
-        except ValueError as error:
-            runner.fail(str(error))
     results = []
     for row in rows(fv):
         record = timed_result(row, fv.steps, fv.warmup)
