@@ -16,6 +16,9 @@ metrics.jsonl}): this project's runs `lines_<model>_seed<k>` and the official TF
   (the first report with reconstruction MSE below 0.07, the mean image's 0.080 being the
   plateau), its last values and Table 1's value (median of the last 20 reports), its precision
   and commits.
+  When a run was restarted after its workdir was lost, a second table puts the restart beside
+  the lost run at the kimg both reached (RESTART_BUDGETS and the restart's last report), each
+  with its value there and Table 1's median of its last 20 reports up to there.
 - official_reference.png / .md, when official records exist: the same three panels with our
   runs solid and the official code's dashed, for the models both have, and the official seed-0
   run beside each of ours at the kimg both reached.
@@ -62,6 +65,8 @@ RECORD = re.compile(r"^(?P<source>official_)?lines_(?P<model>[a-z]+)_seed(?P<see
 PLATEAU_MSE = 0.07  # the mean image scores 0.0804: below 0.07 a model draws lines
 LAST_N = 20  # Table 1's protocol: the median of the last 20 evaluations
 EQUAL_BUDGETS = (64, 128, 256, 448, 1024, 2048)  # kimg shown side by side with the official code
+# kimg at which a restarted run is shown beside its lost run (besides the restart's last report).
+RESTART_BUDGETS = (128, 448, 1024, 2048, 4096, 8192, 16384)
 PANELS = (("losses/reconstruction", "reconstruction MSE (training batches)", "log"),
           ("eval/mean_distance", "mean distance (lower is better)", "log"),
           ("eval/mean_smoothness", "mean smoothness (lower is better; axis cut at 1.5)",
@@ -238,7 +243,8 @@ def write(records_dir: str, out_dir: str) -> list[str]:
     paths = [os.path.join(out_dir, name) for name in ("lines_curves.png", "lines_curves.md")]
     draw(paths[0], ours, blending, "lines32: learning curves (this project's runs)")
     atomic_write.write_text(paths[1], "# lines32 learning curves\n\n" + HEADER.format(
-        records=os.path.relpath(records_dir, out_dir)) + "\n" + table(ours, blending))
+        records=os.path.relpath(records_dir, out_dir)) + "\n" + table(ours, blending)
+        + restart_markdown(ours))
     official = [run for run in runs if run["source"] == "official"]
     if official:
         models = {run["model"] for run in official}
@@ -250,6 +256,46 @@ def write(records_dir: str, out_dir: str) -> list[str]:
         atomic_write.write_text(paths[3], official_markdown(both, blending, records_dir,
                                                             out_dir))
     return paths
+
+
+def restart_markdown(runs: Sequence[dict[str, Any]]) -> str:
+    """A table of every restarted run beside its lost run at the kimg both reached ("" without
+    any): their values at that kimg and Table 1's median of their last LAST_N reports up to it.
+
+    The two runs share model, seed and source; only the lost one carries the `.lost-` mark.
+    """
+    rows = []
+    for lost in (run for run in runs if run["lost"]):
+        restart = next((run for run in runs if not run["lost"] and run["model"] == lost["model"]
+                        and run["seed"] == lost["seed"] and run["source"] == lost["source"]),
+                       None)
+        if restart is None or not restart["reports"]:
+            continue
+        both = ({r["kimg"] for r in restart["reports"]} & {r["kimg"] for r in lost["reports"]})
+        last = restart["reports"][-1]["kimg"]
+        shown = sorted(kimg for kimg in both if kimg in RESTART_BUDGETS or kimg == last)
+        for kimg in shown:
+            for run, label in ((restart, "restart"), (lost, "lost run")):
+                upto = [report for report in run["reports"] if report["kimg"] <= kimg]
+                cells = [_value(upto[-1].get("losses/reconstruction"), 1.0, 4)]
+                for key, scale in (("eval/mean_distance", 1e3), ("eval/mean_smoothness", 1.0)):
+                    _, values = series(upto, key)
+                    cells += [_value(values[-1] if values.size else None, scale),
+                              _value(float(np.median(values[-LAST_N:])) if values.size else None,
+                                     scale)]
+                rows.append(f"| {paper_tables.display_name(run['model'])} | {run['seed']} | "
+                            f"{kimg:g} | {label} | {' | '.join(cells)} |")
+    if not rows:
+        return ""
+    return "\n".join([
+        "", "## Restarts beside their lost runs", "",
+        "A restart (from step 0, same flags and data stream) and the run whose workdir was lost, "
+        "at the kimg both reached: each run's report at that kimg, and Table 1's value (the "
+        f"median of its last {LAST_N} reports up to that kimg). The two runs are never spliced.",
+        "",
+        "| model | seed | kimg | run | reconstruction MSE | distance x10^3 | "
+        "distance x10^3, Table 1 | smoothness | smoothness, Table 1 |",
+        "|---|---|---|---|---|---|---|---|---|", *rows]) + "\n"
 
 
 HEADER = ("Figure: `lines_curves.png`, drawn by `python benchmarks/lines_curves.py` from the "

@@ -67,6 +67,8 @@ def test_curves_and_table_from_the_records(tmp_path):
     assert (lines_curves.curve_label(runs["lines_acai_seed0.lost-20261204T0302330000"], False)
             == "ACAI (workdir lost at 16 kimg)")
     assert "mnist_acai_latent2_seed0" not in by_name
+    # The lost run's one report (16 kimg) is at no kimg its restart reported: nothing beside it.
+    assert "## Restarts beside their lost runs" not in open(paths[1], encoding="utf-8").read()
     blending = lines_curves.pixel_blending()
     assert by_name["pixel blending (same pairs)"][5] == f"{blending['mean_distance'] * 1e3:.2f}"
     # Blending does not interpolate lines: far from them, and smooth only in pixel space.
@@ -118,6 +120,29 @@ def test_a_lost_run_and_its_restart_are_both_beside_the_official_code(tmp_path):
                      "| ACAI | 64 | official | 64 | 0.0900 | 30.00 | undefined |",
                      "| ACAI | 128 | ours, lost run | 64 | 0.0500 | 10.00 | 0.20 |",
                      "| ACAI | 128 | official | 64 | 0.0700 | 20.00 | 0.20 |"]
+
+
+def test_a_restart_beside_its_lost_run_at_the_kimg_both_reached(tmp_path):
+    records, out = str(tmp_path / "runs"), str(tmp_path / "out")
+    # The lost run reached 1600 kimg, its restart 512: shown at 128, 448 and the restart's last.
+    record(records, "lines_acai_seed0.lost-20261204T0302330000", [0.09] + [0.01] * 24,
+           [0.03] + [0.004] * 24, every=64)
+    record(records, "lines_acai_seed0", [0.06] + [0.01] * 7,
+           [0.03, 0.02, 0.01, 0.009, 0.008, 0.007, 0.006, 0.005], every=64)
+
+    text = open(lines_curves.write(records, out)[1], encoding="utf-8").read()
+
+    assert "## Restarts beside their lost runs" in text
+    rows = [row for row in text.splitlines() if row.startswith("| ACAI | 0 |")]
+    # Table 1's value is the median of each run's reports up to that kimg, never across runs:
+    # the lost run's first report (on the plateau, smoothness undefined) is in its every median.
+    assert rows == [
+        "| ACAI | 0 | 128 | restart | 0.0100 | 20.00 | 25.00 | 0.20 | 0.20 |",
+        "| ACAI | 0 | 128 | lost run | 0.0100 | 4.00 | 17.00 | 0.20 | undefined |",
+        "| ACAI | 0 | 448 | restart | 0.0100 | 6.00 | 9.00 | 0.20 | 0.20 |",
+        "| ACAI | 0 | 448 | lost run | 0.0100 | 4.00 | 4.00 | 0.20 | undefined |",
+        "| ACAI | 0 | 512 | restart | 0.0100 | 5.00 | 8.50 | 0.20 | 0.20 |",
+        "| ACAI | 0 | 512 | lost run | 0.0100 | 4.00 | 4.00 | 0.20 | undefined |"]
 
 
 def test_no_records_is_a_one_line_error(tmp_path):
