@@ -188,6 +188,17 @@ def _value(number: float | None, scale: float = 1.0, digits: int = 2) -> str:
     return "undefined" if np.isnan(number) else f"{number * scale:.{digits}f}"
 
 
+def last_and_table1(reports: Sequence[dict[str, float]]) -> list[str]:
+    """Mean distance (x10^3) and smoothness of `reports`, each as its last value and Table 1's
+    (the median of the last LAST_N), formatted: four cells, "-" where nothing was logged."""
+    cells = []
+    for key, scale in (("eval/mean_distance", 1e3), ("eval/mean_smoothness", 1.0)):
+        _, values = series(reports, key)
+        cells += [_value(values[-1] if values.size else None, scale),
+                  _value(float(np.median(values[-LAST_N:])) if values.size else None, scale)]
+    return cells
+
+
 def run_row(run: dict[str, Any]) -> str:
     """One Markdown row: record, kimg, reports, cadence, plateau exit, last and Table-1 values,
     precision and commits."""
@@ -196,11 +207,7 @@ def run_row(run: dict[str, Any]) -> str:
     cadence = reports[1]["kimg"] - reports[0]["kimg"] if len(reports) > 1 else None
     exit_kimg = plateau_exit(reports)
     plateau = f"{exit_kimg:g}" if exit_kimg is not None else f"not by {kimg:g}"
-    cells = []
-    for key, scale in (("eval/mean_distance", 1e3), ("eval/mean_smoothness", 1.0)):
-        _, values = series(reports, key)
-        cells += [_value(values[-1] if values.size else None, scale),
-                  _value(float(np.median(values[-LAST_N:])) if values.size else None, scale)]
+    cells = last_and_table1(reports)
     starts = run["config"].get("runs") or [{}]
     commits = ", ".join(dict.fromkeys(str(s.get("commit", "?"))[:7] for s in starts))
     precision = run["config"].get("train", {}).get("precision", "float32")
@@ -277,12 +284,8 @@ def restart_markdown(runs: Sequence[dict[str, Any]]) -> str:
         for kimg in shown:
             for run, label in ((restart, "restart"), (lost, "lost run")):
                 upto = [report for report in run["reports"] if report["kimg"] <= kimg]
-                cells = [_value(upto[-1].get("losses/reconstruction"), 1.0, 4)]
-                for key, scale in (("eval/mean_distance", 1e3), ("eval/mean_smoothness", 1.0)):
-                    _, values = series(upto, key)
-                    cells += [_value(values[-1] if values.size else None, scale),
-                              _value(float(np.median(values[-LAST_N:])) if values.size else None,
-                                     scale)]
+                cells = [_value(upto[-1].get("losses/reconstruction"), 1.0, 4),
+                         *last_and_table1(upto)]
                 rows.append(f"| {paper_tables.display_name(run['model'])} | {run['seed']} | "
                             f"{kimg:g} | {label} | {' | '.join(cells)} |")
     if not rows:
