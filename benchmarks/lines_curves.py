@@ -17,8 +17,9 @@ metrics.jsonl}): this project's runs `lines_<model>_seed<k>` and the official TF
   plateau), its last values and Table 1's value (median of the last 20 reports), its precision
   and commits.
   When a run was restarted after its workdir was lost, a second table puts the restart beside
-  the lost run at the kimg both reached (RESTART_BUDGETS and the restart's last report), each
-  with its value there and Table 1's median of its last 20 reports up to there.
+  its lost runs at the kimg two of them reached (RESTART_BUDGETS and each run's last report),
+  each with its value there, Table 1's median of its last 20 reports up to there and the CPU
+  class it trained on.
 - official_reference.png / .md, when official records exist: the same three panels with our
   runs solid and the official code's dashed, for the models both have, and the official seed-0
   run beside each of ours at the kimg both reached.
@@ -32,6 +33,7 @@ lost one dotted, never joined to its restart.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -65,7 +67,7 @@ RECORD = re.compile(r"^(?P<source>official_)?lines_(?P<model>[a-z]+)_seed(?P<see
 PLATEAU_MSE = 0.07  # the mean image scores 0.0804: below 0.07 a model draws lines
 LAST_N = 20  # Table 1's protocol: the median of the last 20 evaluations
 EQUAL_BUDGETS = (64, 128, 256, 448, 1024, 2048)  # kimg shown side by side with the official code
-# kimg at which a restarted run is shown beside its lost run (besides the restart's last report).
+# kimg at which a restarted run is shown beside its lost runs (besides each run's last report).
 RESTART_BUDGETS = (128, 448, 1024, 2048, 4096, 8192, 16384)
 PANELS = (("losses/reconstruction", "reconstruction MSE (training batches)", "log"),
           ("eval/mean_distance", "mean distance (lower is better)", "log"),
@@ -265,40 +267,99 @@ def write(records_dir: str, out_dir: str) -> list[str]:
     return paths
 
 
-def restart_markdown(runs: Sequence[dict[str, Any]]) -> str:
-    """A table of every restarted run beside its lost run at the kimg both reached ("" without
-    any): their values at that kimg and Table 1's median of their last LAST_N reports up to it.
+def machine_classes(run: dict[str, Any]) -> str:
+    """The CPU classes a run trained on, from its start records: "AVX-512" (oneDNN's AVX-512
+    kernels), "AVX2", or both in order of first use ("?" without CPU flags)."""
+    classes = [("AVX-512" if "avx512f" in start["cpu_flags"] else "AVX2")
+               if start.get("cpu_flags") else "?" for start in run["config"].get("runs") or []]
+    return ", ".join(dict.fromkeys(classes)) or "?"
 
-    The two runs share model, seed and source; only the lost one carries the `.lost-` mark.
+
+# The one logged value that depends on the machine's load, not on the computation.
+TIMING_KEYS = ("monitors/images_per_second",)
+
+
+def same_report(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Whether two reports logged the same values, bit for bit (NaN equal to NaN), timing
+    aside."""
+    keys = (a.keys() | b.keys()) - set(TIMING_KEYS)
+    return all(key in a and key in b and (a[key] == b[key] or (math.isnan(a[key])
+                                                               and math.isnan(b[key])))
+               for key in keys)
+
+
+def agreement(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """How far two runs made identical reports, e.g. "identical in all 3 reports both made (to
+    192 kimg)", "identical to 128 kimg, then different (from 192 kimg)", "different from their
+    first report (64 kimg)"; "" when they share no report."""
+    theirs = {report["step"]: report for report in b["reports"]}
+    shared = [(report, theirs[report["step"]]) for report in a["reports"]
+              if report["step"] in theirs]
+    if not shared:
+        return ""
+    first_difference = next((i for i, (x, y) in enumerate(shared) if not same_report(x, y)), None)
+    if first_difference is None:
+        return (f"identical in all {len(shared)} reports both made (to "
+                f"{shared[-1][0]['kimg']:g} kimg)")
+    if first_difference == 0:
+        return f"different from their first report ({shared[0][0]['kimg']:g} kimg)"
+    return (f"identical to {shared[first_difference - 1][0]['kimg']:g} kimg, then different "
+            f"(from {shared[first_difference][0]['kimg']:g} kimg)")
+
+
+def run_name(run: dict[str, Any]) -> str:
+    """"current" or "lost at N kimg": a run within its restart group."""
+    return "current" if not run["lost"] else f"lost at {run['reports'][-1]['kimg']:g} kimg"
+
+
+def restart_markdown(runs: Sequence[dict[str, Any]]) -> str:
+    """A table of every run restarted from step 0 beside its lost runs ("" without any).
+
+    A group is one model, seed and source: the current run (no `.lost-` mark) and the runs whose
+    workdir was lost, oldest first. Shown: each kimg of RESTART_BUDGETS and each run's last kimg
+    that at least two of the group reached, with every run's report there and Table 1's median
+    of its own last LAST_N reports up to that kimg.
     """
-    rows = []
-    for lost in (run for run in runs if run["lost"]):
-        restart = next((run for run in runs if not run["lost"] and run["model"] == lost["model"]
-                        and run["seed"] == lost["seed"] and run["source"] == lost["source"]),
-                       None)
-        if restart is None or not restart["reports"]:
-            continue
-        both = ({r["kimg"] for r in restart["reports"]} & {r["kimg"] for r in lost["reports"]})
-        last = restart["reports"][-1]["kimg"]
-        shown = sorted(kimg for kimg in both if kimg in RESTART_BUDGETS or kimg == last)
+    rows, pairs = [], []
+    for current in (run for run in runs if not run["lost"] and run["reports"]):
+        lost = sorted((run for run in runs if run["lost"] and run["model"] == current["model"]
+                       and run["seed"] == current["seed"]
+                       and run["source"] == current["source"]), key=lambda run: run["name"])
+        group = [current, *lost]
+        reached = [{report["kimg"] for report in run["reports"]} for run in group]
+        ends = {run["reports"][-1]["kimg"] for run in group if run["reports"]}
+        shown = sorted(kimg for kimg in set(RESTART_BUDGETS) | ends
+                       if sum(kimg in kimgs for kimgs in reached) >= 2)
         for kimg in shown:
-            for run, label in ((restart, "restart"), (lost, "lost run")):
+            for run, kimgs in zip(group, reached):
+                if kimg not in kimgs:
+                    continue
                 upto = [report for report in run["reports"] if report["kimg"] <= kimg]
                 cells = [_value(upto[-1].get("losses/reconstruction"), 1.0, 4),
                          *last_and_table1(upto)]
                 rows.append(f"| {paper_tables.display_name(run['model'])} | {run['seed']} | "
-                            f"{kimg:g} | {label} | {' | '.join(cells)} |")
+                            f"{kimg:g} | {run_name(run)} | {machine_classes(run)} | "
+                            f"{' | '.join(cells)} |")
+        name = paper_tables.display_name(current["model"]) + f" seed {current['seed']}"
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                if said := agreement(a, b):
+                    pairs.append(f"- {name}, {run_name(a)} and {run_name(b)}: {said}.")
     if not rows:
         return ""
     return "\n".join([
         "", "## Restarts beside their lost runs", "",
-        "A restart (from step 0, same flags and data stream) and the run whose workdir was lost, "
-        "at the kimg both reached: each run's report at that kimg, and Table 1's value (the "
-        f"median of its last {LAST_N} reports up to that kimg). The two runs are never spliced.",
+        "Runs of one model and seed restarted from step 0 (same flags and data stream) after a "
+        "workdir was lost, at the kimg two of them reached: each run's report at that kimg, and "
+        f"Table 1's value (the median of its last {LAST_N} reports up to that kimg). Runs are "
+        "never spliced. `CPU`: the kernels each run trained with (oneDNN's AVX-512 kernels or "
+        "the AVX2 ones, from its start records).",
         "",
-        "| model | seed | kimg | run | reconstruction MSE | distance x10^3 | "
+        "| model | seed | kimg | run | CPU | reconstruction MSE | distance x10^3 | "
         "distance x10^3, Table 1 | smoothness | smoothness, Table 1 |",
-        "|---|---|---|---|---|---|---|---|---|", *rows]) + "\n"
+        "|---|---|---|---|---|---|---|---|---|---|", *rows, "",
+        "Reports compared value by value (every logged loss, monitor and lines metric, "
+        "images/s aside) at every step two runs both reported:", "", *pairs]) + "\n"
 
 
 HEADER = ("Figure: `lines_curves.png`, drawn by `python benchmarks/lines_curves.py` from the "
@@ -320,8 +381,8 @@ def official_markdown(runs: Sequence[dict[str, Any]], blending: dict[str, float]
              "The reconstruction MSE of a report is the mean over the training batches since "
              "the previous report: where the two runs report at different intervals (`every`), "
              "it averages different spans; the lines metrics are of the model at that kimg."
-             + (" `ours, lost run`: a run of ours whose workdir was lost (its `.lost-` record); "
-                "`ours` of the same model and seed is its restart from step 0."
+             + (" `ours, lost at N kimg`: a run of ours whose workdir was lost at N kimg (its "
+                "`.lost-` record); `ours` of the same model and seed is its restart from step 0."
                 if any(run["lost"] for run in runs) else ""), "",
              "| model | kimg | source | every (kimg) | reconstruction MSE | distance x10^3 | "
              "smoothness |",
@@ -349,7 +410,8 @@ def official_markdown(runs: Sequence[dict[str, Any]], blending: dict[str, float]
                 reports = run["reports"]
                 report = reports[index]
                 every = kimg - reports[index - 1]["kimg"] if index else kimg
-                source = run["source"] + (", lost run" if run["lost"] else "")
+                source = run["source"] + (f", lost at {reports[-1]['kimg']:g} kimg"
+                                          if run["lost"] else "")
                 lines.append(
                     f"| {paper_tables.display_name(model)} | {kimg:g} | {source} | {every:g} | "
                     f"{_value(report.get('losses/reconstruction'), 1.0, 4)} | "

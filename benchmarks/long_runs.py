@@ -1,15 +1,16 @@
 """Long runs live outside the checkout; their small text records are saved into it.
 
     python benchmarks/long_runs.py                      # save every run's records, print progress
+    python benchmarks/long_runs.py --checkpoints        # ... and each run's newest checkpoint
     python benchmarks/long_runs.py --runs_dir=/data/acai_runs --records_dir=results/runs
-    python benchmarks/long_runs.py --restarted=lines_acai_seed0   # its workdir was lost
+    python benchmarks/long_runs.py --restore=lines_acai_seed0    # rebuild a lost workdir
+    python benchmarks/long_runs.py --restarted=lines_acai_seed0  # it was restarted from step 0
 
 A paper-budget run (16,384 kimg) takes longer than one working period, so the reproduction
 commands keep their runs under a folder outside any checkout: `~/acai_runs` (or
 `$ACAI_RUNS_DIR`), where a fresh clone or `make clean` cannot lose them, and resume them when run
-again. Checkpoints stay there; what the tables and curves read is copied into the repository by
-this command after every working period, so the curves survive even when the checkpoints do
-not:
+again. What the tables and curves read is copied into the repository by this command after
+every working period, so the curves survive even when the workdir does not:
 
     RUNS_DIR/lines/runs/acai/seed0/{config.json, metrics.jsonl, eval/results.json}
       -> RECORDS_DIR/lines_acai_seed0/{config.json, metrics.jsonl, eval/results.json}
@@ -22,14 +23,31 @@ fails with a one-line error until `--restarted=NAME` says so, which keeps the ol
 `NAME.lost-<start>` beside the new ones. A workdir behind its saved records (restored from an
 older copy) is refused as well. Every save also rewrites RECORDS_DIR/index.md (one row per run:
 kimg, budget, reports, commits) and prints what each run gained since the last save.
+
+A workdir outside the checkout is still lost with its machine. `--checkpoints` therefore also
+saves each run's newest checkpoint (model, critic and every optimizer slot: about 19 MB for ACAI
+on lines32, which does not compress) with a manifest of its sizes and SHA-256 sums:
+
+    RUNS_DIR/lines/runs/acai/seed0/ckpt/ckpt-86016.{index, data-00000-of-00001}
+      -> RECORDS_DIR/lines_acai_seed0/resume/{resume.json, ckpt-86016.index, ...}
+
+replacing the one saved before (git history keeps every saved version, so save it once per
+working period, at its end). `--restore=NAME` rebuilds the lost workdir from those files (config,
+reports, checkpoint; not the TensorBoard events, whose scalars metrics.jsonl repeats), and the
+reproduction command, run again, resumes it from that checkpoint instead of restarting it from
+step 0. Reports the lost workdir made after that checkpoint are made again and replace the saved
+ones (metrics_log keeps the last line of each step).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import sys
+import tempfile
 from typing import Any, Sequence
 
 # Run as a script, only benchmarks/ is on sys.path; the library lives at the repository root.
@@ -48,6 +66,11 @@ from acai_tf.errors import UserError
 RUNS_DIR_ENV = "ACAI_RUNS_DIR"
 RECORD_FILES = ("config.json", "metrics.jsonl", os.path.join("eval", "results.json"))
 LOST_MARK = ".lost-"
+RESUME_DIR = "resume"
+RESUME_MANIFEST = "resume.json"
+# The checkpoint state file CheckpointManager writes once a checkpoint is complete.
+CHECKPOINT_STATE = "checkpoint"
+KIMG = 1024  # images per kimg, as the trainer counts them
 
 
 class RecordsError(UserError, RuntimeError):
@@ -125,12 +148,21 @@ def check(workdir: str, destination: str, *, restarted: bool = False) -> None:
                            f"({saved:g} kimg): was it restored from an older copy?")
 
 
-def save(workdir: str, destination: str, *, restarted: bool = False) -> dict[str, Any]:
+def save(workdir: str, destination: str, *, restarted: bool = False,
+         checkpoint_as: str | None = None) -> dict[str, Any]:
     """Copies the run's RECORD_FILES into `destination` once `check` passes.
+
+    Args:
+        workdir: the run's workdir.
+        destination: its records folder.
+        restarted: the run was restarted from step 0 (see `check`).
+        checkpoint_as: also save the newest checkpoint (`save_checkpoint`), to be restored at
+            this path below the runs root; None saves no checkpoint.
 
     Returns:
         {"before_kimg", "kimg", "images_per_second" (median over the reports new since the last
-        save; None without any), "lost": the folder the old records were moved to, or None}.
+        save; None without any), "lost": the folder the old records were moved to, or None,
+        "checkpoint_step": the step of the checkpoint saved now, or None}.
 
     Raises:
         RecordsError: as `check`.
@@ -144,6 +176,8 @@ def save(workdir: str, destination: str, *, restarted: bool = False) -> dict[str
         else:  # a restarted run: the old records move aside, never merged with the new
             lost = f"{destination}{LOST_MARK}{''.join(c for c in saved_start if c.isalnum())}"
             os.rename(destination, lost)
+            # Its restart has taken the workdir's place: the old checkpoint can never resume.
+            shutil.rmtree(os.path.join(lost, RESUME_DIR), ignore_errors=True)
     for relative in RECORD_FILES:
         source = os.path.join(workdir, relative)
         if os.path.isfile(source):
@@ -153,13 +187,145 @@ def save(workdir: str, destination: str, *, restarted: bool = False) -> dict[str
                 shutil.copyfileobj(f, out)
     new = [record["monitors/images_per_second"] for record in metrics_log.read(workdir)
            if record["kimg"] > before and "monitors/images_per_second" in record]
+    step = save_checkpoint(workdir, destination, checkpoint_as) if checkpoint_as else None
     return {"before_kimg": before, "kimg": last_kimg(workdir), "lost": lost,
-            "images_per_second": sorted(new)[len(new) // 2] if new else None}
+            "images_per_second": sorted(new)[len(new) // 2] if new else None,
+            "checkpoint_step": step}
 
 
-def save_all(runs_dir: str, records_dir: str, *, restarted: Sequence[str] = ()
-             ) -> dict[str, dict[str, Any]]:
-    """`save` for every workdir below runs_dir, then RECORDS_DIR/index.md.
+def newest_checkpoint(workdir: str) -> str | None:
+    """The prefix name ("ckpt-<step>") of the newest complete checkpoint in workdir/ckpt, as its
+    checkpoint state file names it; None without one."""
+    try:
+        with open(os.path.join(workdir, workdir_lib.CHECKPOINT_DIR, CHECKPOINT_STATE),
+                  encoding="utf-8") as f:
+            match = re.search(r'^model_checkpoint_path: "(?:.*/)?([^"/]+)"$', f.read(), re.M)
+    except FileNotFoundError:
+        return None
+    return match[1] if match else None
+
+
+def checkpoint_files(folder: str, prefix: str) -> list[str]:
+    """The files of checkpoint `prefix` in folder: its .index and every data shard, sorted."""
+    return sorted(name for name in os.listdir(folder) if name == f"{prefix}.index"
+                  or re.fullmatch(re.escape(prefix) + r"\.data-\d+-of-\d+", name))
+
+
+def sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(records: str) -> dict[str, Any] | None:
+    """records/resume/resume.json, or None when no checkpoint was saved with these records."""
+    try:
+        with open(os.path.join(records, RESUME_DIR, RESUME_MANIFEST), encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+
+
+def save_checkpoint(workdir: str, destination: str, workdir_name: str) -> int | None:
+    """Copies workdir's newest checkpoint into destination/resume/, replacing the one there.
+
+    Args:
+        workdir: the run's workdir.
+        destination: its records folder.
+        workdir_name: the workdir's path below the runs root, e.g. "lines/runs/acai/seed0",
+            where `restore` rebuilds it.
+
+    Returns:
+        The checkpoint's step when it was copied; None when the workdir has no checkpoint or the
+        saved one is already the newest (nothing is rewritten, so git sees no change).
+    """
+    prefix = newest_checkpoint(workdir)
+    saved = read_manifest(destination)
+    if prefix is None or (saved and saved["checkpoint"] == prefix):
+        return None
+    source = os.path.join(workdir, workdir_lib.CHECKPOINT_DIR)
+    with open(os.path.join(workdir, "config.json"), encoding="utf-8") as f:
+        batch = int(json.load(f)["train"]["batch"])
+    step = workdir_lib.checkpoint_step(prefix)
+    staging = tempfile.mkdtemp(prefix=f".{RESUME_DIR}.", dir=destination)
+    try:
+        files = {}
+        for name in checkpoint_files(source, prefix):
+            shutil.copyfile(os.path.join(source, name), os.path.join(staging, name))
+            files[name] = {"bytes": os.path.getsize(os.path.join(staging, name)),
+                           "sha256": sha256(os.path.join(staging, name))}
+        manifest = {"workdir": workdir_name, "checkpoint": prefix, "step": step,
+                    "kimg": step * batch / KIMG, "files": files}
+        atomic_write.write_text(os.path.join(staging, RESUME_MANIFEST),
+                                json.dumps(manifest, indent=2) + "\n")
+        os.chmod(staging, 0o755)
+        resume = os.path.join(destination, RESUME_DIR)
+        if os.path.isdir(resume):
+            os.rename(resume, staging + ".old")
+        os.rename(staging, resume)
+        shutil.rmtree(staging + ".old", ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return step
+
+
+def restore(records_dir: str, runs_dir: str, name: str) -> tuple[str, int]:
+    """Rebuilds the lost workdir of record `name` from its records and saved checkpoint.
+
+    Returns:
+        (the workdir, the checkpoint's step); rerunning the run's command resumes from there.
+
+    Raises:
+        RecordsError: no saved checkpoint, a damaged one, or a workdir already in its place
+            (nothing is overwritten).
+    """
+    records = os.path.join(records_dir, name)
+    manifest = read_manifest(records)
+    if manifest is None:
+        raise RecordsError(f"{records} holds no saved checkpoint ({RESUME_DIR}/{RESUME_MANIFEST}):"
+                           " save one with --checkpoints while the workdir exists")
+    relative = os.path.normpath(manifest["workdir"])
+    if os.path.isabs(relative) or relative.split(os.sep)[0] == os.pardir:
+        raise RecordsError(f"{records}: workdir {manifest['workdir']!r} is not below the runs dir")
+    workdir = os.path.join(runs_dir, relative)
+    if os.path.exists(workdir):
+        raise RecordsError(f"{workdir} exists: restoring {name} would overwrite it")
+    for file_name, expected in sorted(manifest["files"].items()):
+        path = os.path.join(records, RESUME_DIR, file_name)
+        if not os.path.isfile(path) or sha256(path) != expected["sha256"]:
+            raise RecordsError(f"{path} is missing or damaged (SHA-256 differs from "
+                               f"{RESUME_MANIFEST}): cannot restore {name}")
+    os.makedirs(os.path.dirname(workdir), exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(workdir)}.restoring.",
+                               dir=os.path.dirname(workdir))
+    try:
+        for relative_file in RECORD_FILES:
+            if os.path.isfile(os.path.join(records, relative_file)):
+                os.makedirs(os.path.dirname(os.path.join(staging, relative_file)), exist_ok=True)
+                shutil.copyfile(os.path.join(records, relative_file),
+                                os.path.join(staging, relative_file))
+        checkpoints = os.path.join(staging, workdir_lib.CHECKPOINT_DIR)
+        os.makedirs(checkpoints)
+        for file_name in manifest["files"]:
+            shutil.copyfile(os.path.join(records, RESUME_DIR, file_name),
+                            os.path.join(checkpoints, file_name))
+        prefix = manifest["checkpoint"]
+        atomic_write.write_text(os.path.join(checkpoints, CHECKPOINT_STATE),
+                                f'model_checkpoint_path: "{prefix}"\n'
+                                f'all_model_checkpoint_paths: "{prefix}"\n')
+        os.chmod(staging, 0o755)
+        os.rename(staging, workdir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return workdir, int(manifest["step"])
+
+
+def save_all(runs_dir: str, records_dir: str, *, restarted: Sequence[str] = (),
+             checkpoints: bool = False) -> dict[str, dict[str, Any]]:
+    """`save` for every workdir below runs_dir (with its newest checkpoint if `checkpoints`),
+    then RECORDS_DIR/index.md.
 
     Every workdir is checked before any is written, so a refused one changes nothing.
     """
@@ -171,7 +337,8 @@ def save_all(runs_dir: str, records_dir: str, *, restarted: Sequence[str] = ()
         raise RecordsError(f"--restarted names no run below {runs_dir}: {', '.join(unknown)}")
     for name, workdir in workdirs.items():
         check(workdir, os.path.join(records_dir, name), restarted=name in restarted)
-    saved = {name: save(workdir, os.path.join(records_dir, name), restarted=name in restarted)
+    saved = {name: save(workdir, os.path.join(records_dir, name), restarted=name in restarted,
+                        checkpoint_as=os.path.relpath(workdir, runs_dir) if checkpoints else None)
              for name, workdir in workdirs.items()}
     atomic_write.write_text(os.path.join(records_dir, "index.md"), index(records_dir))
     return saved
@@ -210,6 +377,10 @@ def define_flags() -> None:
     flags.DEFINE_string("records_dir", os.path.join(_ROOT, "results", "runs"),
                         "Where the records are saved.")
     flags.DEFINE_list("restarted", [], "Runs whose workdir was lost and restarted from step 0.")
+    flags.DEFINE_bool("checkpoints", False, "Also save each run's newest checkpoint into "
+                      f"RECORDS_DIR/<name>/{RESUME_DIR}/ (about 19 MB for ACAI on lines32).")
+    flags.DEFINE_list("restore", [], "Rebuild these runs' lost workdirs from their records and "
+                      "saved checkpoints (and save nothing).")
 
 
 def main(argv: list[str]) -> None:
@@ -217,13 +388,25 @@ def main(argv: list[str]) -> None:
         runner.fail(f"unexpected arguments: {' '.join(argv[1:])}")
     fv = flags.FLAGS
     runs_dir = fv.runs_dir or runs_root()
+    if fv.restore:
+        if fv.restarted or fv.checkpoints:
+            runner.fail("--restore saves nothing: it takes no --restarted or --checkpoints")
+        with runner.one_line_errors():
+            for name in fv.restore:
+                workdir, step = restore(fv.records_dir, runs_dir, name)
+                print(f"restored {name} into {workdir} at step {step}: rerun its command to "
+                      "resume it")
+        return
     with runner.one_line_errors():
-        saved = save_all(runs_dir, fv.records_dir, restarted=fv.restarted)
+        saved = save_all(runs_dir, fv.records_dir, restarted=fv.restarted,
+                         checkpoints=fv.checkpoints)
     for name, entry in saved.items():
         rate = entry["images_per_second"]
         line = (f"{name}: {entry['before_kimg']:g} -> {entry['kimg']:g} kimg "
                 f"(+{entry['kimg'] - entry['before_kimg']:g})"
                 + (f", median {rate:.0f} images/s over the new reports" if rate else ""))
+        line += f"; checkpoint of step {entry['checkpoint_step']} saved" if entry[
+            "checkpoint_step"] is not None else ""
         print(line + (f"; old records kept in {entry['lost']}" if entry["lost"] else ""))
     print(f"saved {len(saved)} run(s) from {runs_dir} into {fv.records_dir}")
 

@@ -15,19 +15,24 @@ sys.path.insert(0, BENCHMARKS)
 import lines_curves  # noqa: E402  pylint: disable=wrong-import-position
 
 
-def record(records_dir, name, mse, distance=None, *, every=16, precision="float32"):
-    """A saved record: one report per value of `mse`, `every` kimg apart."""
+def record(records_dir, name, mse, distance=None, *, every=16, precision="float32",
+           cpu_flags=(("avx2",), ("avx2", "avx512f")), speed=100.0):
+    """A saved record: one report per value of `mse`, `every` kimg apart, two starts on
+    machines with `cpu_flags`."""
     folder = os.path.join(records_dir, name)
     os.makedirs(folder)
     with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as f:
         json.dump({"model": {"name": name.split("_")[-2]}, "train": {"precision": precision},
-                   "runs": [{"started": "t0", "commit": "0123456789ab"},
-                            {"started": "t1", "commit": "fedcba987654"}]}, f)
+                   "runs": [{"started": "t0", "commit": "0123456789ab",
+                             "cpu_flags": list(cpu_flags[0])},
+                            {"started": "t1", "commit": "fedcba987654",
+                             "cpu_flags": list(cpu_flags[-1])}]}, f)
     for index, value in enumerate(mse):
         kimg = every * (index + 1)
         scalars = {"losses/reconstruction": value,
                    "eval/mean_distance": (distance or [0.03] * len(mse))[index],
-                   "eval/mean_smoothness": float("nan") if value > 0.07 else 0.2}
+                   "eval/mean_smoothness": float("nan") if value > 0.07 else 0.2,
+                   "monitors/images_per_second": speed}
         metrics_log.append(folder, kimg * 16, kimg, scalars)
 
 
@@ -112,37 +117,70 @@ def test_a_lost_run_and_its_restart_are_both_beside_the_official_code(tmp_path):
     text = open(lines_curves.write(records, out)[3], encoding="utf-8").read()
 
     assert "| lines_acai_seed0.lost-20261204T0302330000 | 192 | 3 |" in text
-    assert "`ours, lost run`: a run of ours whose workdir was lost" in text
+    assert "`ours, lost at N kimg`: a run of ours whose workdir was lost" in text
     equal = [row for row in text.splitlines() if row.startswith("| ACAI |")]
     # Never spliced: each of our runs has its own rows, at the kimg it shares with the official.
     assert equal == ["| ACAI | 64 | ours | 64 | 0.0800 | 20.00 | undefined |",
-                     "| ACAI | 64 | ours, lost run | 64 | 0.0900 | 30.00 | undefined |",
+                     "| ACAI | 64 | ours, lost at 192 kimg | 64 | 0.0900 | 30.00 | undefined |",
                      "| ACAI | 64 | official | 64 | 0.0900 | 30.00 | undefined |",
-                     "| ACAI | 128 | ours, lost run | 64 | 0.0500 | 10.00 | 0.20 |",
+                     "| ACAI | 128 | ours, lost at 192 kimg | 64 | 0.0500 | 10.00 | 0.20 |",
                      "| ACAI | 128 | official | 64 | 0.0700 | 20.00 | 0.20 |"]
 
 
-def test_a_restart_beside_its_lost_run_at_the_kimg_both_reached(tmp_path):
+def test_a_restart_beside_its_lost_runs_at_the_kimg_two_of_them_reached(tmp_path):
     records, out = str(tmp_path / "runs"), str(tmp_path / "out")
-    # The lost run reached 1600 kimg, its restart 512: shown at 128, 448 and the restart's last.
+    # Lost twice: at 1600 kimg, then at 512 (an AVX2 machine); the current run is at 128.
+    avx512, avx2 = (("avx2", "avx512f"),), (("avx2",),)
     record(records, "lines_acai_seed0.lost-20261204T0302330000", [0.09] + [0.01] * 24,
-           [0.03] + [0.004] * 24, every=64)
-    record(records, "lines_acai_seed0", [0.06] + [0.01] * 7,
-           [0.03, 0.02, 0.01, 0.009, 0.008, 0.007, 0.006, 0.005], every=64)
+           [0.03] + [0.004] * 24, every=64, cpu_flags=avx512)
+    record(records, "lines_acai_seed0.lost-20261205T0521450000", [0.06] + [0.01] * 7,
+           [0.03, 0.02, 0.01, 0.009, 0.008, 0.007, 0.006, 0.005], every=64, cpu_flags=avx2)
+    record(records, "lines_acai_seed0", [0.09, 0.01], [0.03, 0.004], every=64, cpu_flags=avx512,
+           speed=500.0)
 
     text = open(lines_curves.write(records, out)[1], encoding="utf-8").read()
 
     assert "## Restarts beside their lost runs" in text
     rows = [row for row in text.splitlines() if row.startswith("| ACAI | 0 |")]
-    # Table 1's value is the median of each run's reports up to that kimg, never across runs:
-    # the lost run's first report (on the plateau, smoothness undefined) is in its every median.
+    # Shown: 128 and 448 (budgets), 512 (the second run's end, also reached by the first);
+    # never 1600 (one run only). Table 1's value is the median of each run's own reports up to
+    # that kimg, never across runs: a first report on the plateau (smoothness undefined) stays
+    # in its own run's every median.
     assert rows == [
-        "| ACAI | 0 | 128 | restart | 0.0100 | 20.00 | 25.00 | 0.20 | 0.20 |",
-        "| ACAI | 0 | 128 | lost run | 0.0100 | 4.00 | 17.00 | 0.20 | undefined |",
-        "| ACAI | 0 | 448 | restart | 0.0100 | 6.00 | 9.00 | 0.20 | 0.20 |",
-        "| ACAI | 0 | 448 | lost run | 0.0100 | 4.00 | 4.00 | 0.20 | undefined |",
-        "| ACAI | 0 | 512 | restart | 0.0100 | 5.00 | 8.50 | 0.20 | 0.20 |",
-        "| ACAI | 0 | 512 | lost run | 0.0100 | 4.00 | 4.00 | 0.20 | undefined |"]
+        "| ACAI | 0 | 128 | current | AVX-512 | 0.0100 | 4.00 | 17.00 | 0.20 | undefined |",
+        "| ACAI | 0 | 128 | lost at 1600 kimg | AVX-512 | 0.0100 | 4.00 | 17.00 | 0.20 | "
+        "undefined |",
+        "| ACAI | 0 | 128 | lost at 512 kimg | AVX2 | 0.0100 | 20.00 | 25.00 | 0.20 | 0.20 |",
+        "| ACAI | 0 | 448 | lost at 1600 kimg | AVX-512 | 0.0100 | 4.00 | 4.00 | 0.20 | "
+        "undefined |",
+        "| ACAI | 0 | 448 | lost at 512 kimg | AVX2 | 0.0100 | 6.00 | 9.00 | 0.20 | 0.20 |",
+        "| ACAI | 0 | 512 | lost at 1600 kimg | AVX-512 | 0.0100 | 4.00 | 4.00 | 0.20 | "
+        "undefined |",
+        "| ACAI | 0 | 512 | lost at 512 kimg | AVX2 | 0.0100 | 5.00 | 8.50 | 0.20 | 0.20 |"]
+    # Reports compared value by value at the steps both made (images/s aside: 500 and 100).
+    assert text.splitlines()[-3:] == [
+        "- ACAI seed 0, current and lost at 1600 kimg: identical in all 2 reports both made "
+        "(to 128 kimg).",
+        "- ACAI seed 0, current and lost at 512 kimg: different from their first report "
+        "(64 kimg).",
+        "- ACAI seed 0, lost at 1600 kimg and lost at 512 kimg: different from their first "
+        "report (64 kimg)."]
+    reports = [{"step": s, "kimg": s / 16, "losses/ae": 0.1 * s,
+                "eval/mean_smoothness": float("nan")} for s in (1024, 2048, 3072)]
+    drifted = [dict(r) for r in reports]
+    drifted[2]["losses/ae"] += 1e-9
+    assert lines_curves.agreement({"reports": reports}, {"reports": drifted}) == (
+        "identical to 128 kimg, then different (from 192 kimg)")
+    assert lines_curves.agreement({"reports": reports}, {"reports": reports[1:]}) == (
+        "identical in all 2 reports both made (to 192 kimg)")
+    assert lines_curves.agreement({"reports": reports}, {"reports": []}) == ""
+    assert not lines_curves.same_report(reports[0], {k: v for k, v in reports[0].items()
+                                                     if k != "losses/ae"})
+    runs = {run["name"]: run for run in lines_curves.load_records(records)}
+    assert lines_curves.machine_classes(runs["lines_acai_seed0"]) == "AVX-512"
+    mixed = dict(runs["lines_acai_seed0"], config={"runs": [{"cpu_flags": ["avx2"]}, {},
+                                                            {"cpu_flags": ["avx512f"]}]})
+    assert lines_curves.machine_classes(mixed) == "AVX2, ?, AVX-512"
 
 
 def test_no_records_is_a_one_line_error(tmp_path):

@@ -1,17 +1,25 @@
-"""benchmarks/long_runs.py: saving long runs' records into the repository without splicing runs.
+"""benchmarks/long_runs.py: saving long runs' records into the repository without splicing runs,
+and rebuilding a lost workdir from its saved checkpoint.
 
-Workdirs here are fakes holding only what the records are made of (config.json with its start
-records, metrics.jsonl, eval/results.json), written by the project's own writers.
+Most workdirs here are fakes holding only what the records are made of (config.json with its
+start records, metrics.jsonl, eval/results.json, checkpoint files of arbitrary bytes), written by
+the project's own writers. The restore test trains a tiny run for real, loses its workdir and
+resumes it from the saved checkpoint, beside a twin that never lost it.
 """
 
+import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from acai_tf import metrics_log
+from acai_tf import metrics_log, train_lib
+
+import tiny
 
 BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
 sys.path.insert(0, BENCHMARKS)
@@ -22,7 +30,7 @@ def make_run(workdir, *, started="2026-12-04T03:02:33+0000", reports=(16, 32), m
              train_kimg=16384):
     """A fake workdir: config.json with one start, one metrics line per kimg in `reports`."""
     os.makedirs(os.path.join(workdir, "ckpt"), exist_ok=True)
-    config = {"model": {"name": model}, "train": {"train_kimg": train_kimg,
+    config = {"model": {"name": model}, "train": {"train_kimg": train_kimg, "batch": 64,
                                                   "precision": "float32"},
               "runs": [{"started": started, "from_step": 0, "commit": "abc123"}]}
     with open(os.path.join(workdir, "config.json"), "w", encoding="utf-8") as f:
@@ -35,6 +43,18 @@ def add_reports(workdir, reports):
     for kimg in reports:
         metrics_log.append(workdir, int(kimg * 16), kimg, {
             "eval/mean_distance": 1.0 / kimg, "monitors/images_per_second": 10.0 * kimg})
+
+
+def add_checkpoint(workdir, step, content=b"weights"):
+    """Fake checkpoint files ckpt-<step>.{index, data-00000-of-00001} and the state file naming
+    them, as CheckpointManager leaves them."""
+    folder = os.path.join(workdir, "ckpt")
+    for suffix, data in ((".index", b"index"), (".data-00000-of-00001", content)):
+        with open(os.path.join(folder, f"ckpt-{step}{suffix}"), "wb") as f:
+            f.write(data + str(step).encode())
+    with open(os.path.join(folder, "checkpoint"), "w", encoding="utf-8") as f:
+        f.write(f'model_checkpoint_path: "ckpt-{step}"\n'
+                f'all_model_checkpoint_paths: "ckpt-{step}"\n')
 
 
 def test_records_are_copied_under_names_without_the_runs_folders(tmp_path):
@@ -56,7 +76,7 @@ def test_records_are_copied_under_names_without_the_runs_folders(tmp_path):
     assert [r["kimg"] for r in metrics_log.read(str(acai))] == [16, 32]
     assert not (records / "mnist_vae_latent2_seed1" / "eval").exists()
     assert saved["lines_acai_seed0"] == {"before_kimg": 0.0, "kimg": 32.0, "lost": None,
-                                         "images_per_second": 320.0}
+                                         "images_per_second": 320.0, "checkpoint_step": None}
     index = (records / "index.md").read_text()
     assert "| lines_acai_seed0 | acai | 32 | 16384 | 2 | float32 |" in index
     assert "| mnist_vae_latent2_seed1 | vae | 32 |" in index
@@ -153,6 +173,126 @@ def test_the_binary_prints_gains_and_fails_in_one_line(tmp_path):
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'none'} does not exist: no long runs to save"]
+
+
+def test_the_newest_checkpoint_is_saved_once_with_its_manifest(tmp_path):
+    runs, records = tmp_path / "runs", tmp_path / "records"
+    workdir = make_run(str(runs / "lines" / "runs" / "acai" / "seed0"))
+    add_checkpoint(workdir, 512)
+    add_checkpoint(workdir, 1024)  # the newest; ckpt-512 stays in the workdir
+    saved = long_runs.save_all(str(runs), str(records))["lines_acai_seed0"]
+    assert saved["checkpoint_step"] is None
+    assert not (records / "lines_acai_seed0" / "resume").exists()  # only when asked
+
+    saved = long_runs.save_all(str(runs), str(records), checkpoints=True)["lines_acai_seed0"]
+
+    resume = records / "lines_acai_seed0" / "resume"
+    assert saved["checkpoint_step"] == 1024
+    assert sorted(os.listdir(resume)) == [
+        "ckpt-1024.data-00000-of-00001", "ckpt-1024.index", "resume.json"]
+    manifest = json.loads((resume / "resume.json").read_text())
+    assert (manifest["workdir"], manifest["checkpoint"], manifest["step"]) == (
+        os.path.join("lines", "runs", "acai", "seed0"), "ckpt-1024", 1024)
+    assert manifest["kimg"] == 1024 * 64 / 1024  # the config's batch 64 (make_run)
+    assert manifest["files"]["ckpt-1024.index"]["bytes"] == len(b"index1024")
+    before = {name: os.stat(resume / name).st_mtime_ns for name in os.listdir(resume)}
+    # Saving again copies nothing (git sees no change) until a newer checkpoint exists.
+    again = long_runs.save_all(str(runs), str(records), checkpoints=True)["lines_acai_seed0"]
+    assert again["checkpoint_step"] is None
+    assert {name: os.stat(resume / name).st_mtime_ns for name in os.listdir(resume)} == before
+    add_checkpoint(workdir, 2048)
+    assert long_runs.save_all(str(runs), str(records),
+                              checkpoints=True)["lines_acai_seed0"]["checkpoint_step"] == 2048
+    assert sorted(os.listdir(resume)) == [
+        "ckpt-2048.data-00000-of-00001", "ckpt-2048.index", "resume.json"]
+    assert sorted(os.listdir(records / "lines_acai_seed0")) == [
+        "config.json", "metrics.jsonl", "resume"]  # no staging folder left behind
+
+    # A restart from step 0 moves the old records aside without their checkpoint, which can
+    # never resume: the restart has taken its workdir's place.
+    shutil.rmtree(workdir)
+    make_run(workdir, started="2026-12-05T09:00:00+0000", reports=(16,))
+    long_runs.save_all(str(runs), str(records), restarted=["lines_acai_seed0"])
+    assert sorted(os.listdir(records / "lines_acai_seed0.lost-20261204T0302330000")) == [
+        "config.json", "metrics.jsonl"]
+
+
+def test_a_restore_refuses_missing_damaged_or_overwriting_and_writes_nothing(tmp_path):
+    runs, records = tmp_path / "runs", tmp_path / "records"
+    workdir = make_run(str(runs / "mnist" / "runs" / "vae" / "seed1"), model="vae")
+    long_runs.save_all(str(runs), str(records))
+    with pytest.raises(long_runs.RecordsError, match="holds no saved checkpoint"):
+        long_runs.restore(str(records), str(runs), "mnist_vae_seed1")
+    add_checkpoint(workdir, 64)
+    long_runs.save_all(str(runs), str(records), checkpoints=True)
+    with pytest.raises(long_runs.RecordsError, match="seed1 exists: restoring mnist_vae_seed1 "
+                                                     "would overwrite it"):
+        long_runs.restore(str(records), str(runs), "mnist_vae_seed1")
+    shutil.rmtree(runs)
+    data = records / "mnist_vae_seed1" / "resume" / "ckpt-64.data-00000-of-00001"
+    data.write_bytes(b"weightz64")
+    with pytest.raises(long_runs.RecordsError, match="ckpt-64.data-00000-of-00001 is missing or "
+                                                     "damaged"):
+        long_runs.restore(str(records), str(runs), "mnist_vae_seed1")
+    assert not (runs / "mnist" / "runs" / "vae" / "seed1").exists()
+    data.write_bytes(b"weights64")
+    workdir, step = long_runs.restore(str(records), str(runs), "mnist_vae_seed1")
+    assert (workdir, step) == (str(runs / "mnist" / "runs" / "vae" / "seed1"), 64)
+    assert sorted(os.listdir(workdir)) == ["ckpt", "config.json", "metrics.jsonl"]
+    assert os.listdir(runs / "mnist" / "runs" / "vae") == ["seed1"]  # no staging folder left
+    assert long_runs.newest_checkpoint(workdir) == "ckpt-64"
+
+
+def test_a_lost_workdir_restored_from_its_checkpoint_resumes_like_one_never_lost(tmp_path):
+    runs, records = tmp_path / "runs", tmp_path / "records"
+    workdir, twin = runs / "lines" / "runs" / "acai" / "seed0", tmp_path / "twin"
+    config = tiny.experiment()  # 16 steps, a report and checkpoint every 8
+    settings = tiny.eval_settings()
+    for folder in (workdir, twin):
+        train_lib.train(config, str(folder), eval_settings=settings, log=lambda line: None)
+    saved = long_runs.save_all(str(runs), str(records), checkpoints=True)["lines_acai_seed0"]
+    assert saved["checkpoint_step"] == 16
+    shutil.rmtree(runs)  # the machine is gone with the workdir
+
+    command = [sys.executable, os.path.join(BENCHMARKS, "long_runs.py"), f"--runs_dir={runs}",
+               f"--records_dir={records}", "--restore=lines_acai_seed0"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.splitlines() == [
+        f"restored lines_acai_seed0 into {workdir} at step 16: rerun its command to resume it"]
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 1
+    assert again.stderr.strip().splitlines() == [
+        f"error: {workdir} exists: restoring lines_acai_seed0 would overwrite it"]
+
+    longer = dataclasses.replace(config, train=dataclasses.replace(config.train, train_kimg=0.375))
+    restored = train_lib.train(longer, str(workdir), eval_settings=settings, log=lambda line: None)
+    never_lost = train_lib.train(longer, str(twin), eval_settings=settings, log=lambda line: None)
+    assert (restored["resumed_from"], restored["step"]) == (16, 24)
+    assert (never_lost["resumed_from"], never_lost["step"]) == (16, 24)
+    # The same weights and optimizer slots, bit for bit, and the same reports.
+    ours = tf_checkpoint_values(str(workdir))
+    assert ours.keys() == tf_checkpoint_values(str(twin)).keys() and len(ours) > 20
+    for name, value in tf_checkpoint_values(str(twin)).items():
+        np.testing.assert_array_equal(ours[name], value, err_msg=name)
+    assert reports_without_timing(str(workdir)) == reports_without_timing(str(twin))
+    # The resumed workdir's records save on top of the old ones (same start, not behind).
+    assert long_runs.save_all(str(runs), str(records))["lines_acai_seed0"]["kimg"] == 0.375
+
+
+def reports_without_timing(workdir):
+    """metrics.jsonl's reports without images/s (wall time), NaN as None (NaN != NaN)."""
+    return [{key: None if value != value else value for key, value in report.items()
+             if key != "monitors/images_per_second"} for report in metrics_log.read(workdir)]
+
+
+def tf_checkpoint_values(workdir):
+    """{variable name: value} of the newest checkpoint in workdir/ckpt (step counters and
+    the save counter left out)."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    reader = tf.train.load_checkpoint(os.path.join(workdir, "ckpt"))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if "save_counter" not in name and name != "_CHECKPOINTABLE_OBJECT_GRAPH"}
 
 
 if __name__ == "__main__":
