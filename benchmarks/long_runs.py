@@ -350,9 +350,11 @@ def index(records_dir: str) -> str:
             "Written by `python benchmarks/long_runs.py`; one folder per run, copied from the run's "
             "workdir (see benchmarks/long_runs.py). `.lost-<start>` folders hold the records of a "
             "run whose workdir was lost; its run was restarted from step 0 in the folder without "
-            "the suffix.", "",
-            "| record | model | kimg | budget (kimg) | reports | precision | started | commits |",
-            "|---|---|---|---|---|---|---|---|"]
+            "the suffix. `checkpoint`: the kimg of the checkpoint saved in its `resume/` folder "
+            "(`--checkpoints`), from which `--restore` rebuilds a lost workdir.", "",
+            "| record | model | kimg | budget (kimg) | reports | precision | started | commits | "
+            "checkpoint (kimg) |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for name in sorted(os.listdir(records_dir)):
         folder = os.path.join(records_dir, name)
         if not os.path.isfile(os.path.join(folder, "config.json")):
@@ -363,11 +365,13 @@ def index(records_dir: str) -> str:
         commits = list(dict.fromkeys(str(start.get("commit")) for start in starts))
         reports = metrics_log.read(folder)
         kimg = reports[-1]["kimg"] if reports else 0.0
+        manifest = read_manifest(folder)
+        checkpoint = f"{manifest['kimg']:g}" if manifest else "-"
         rows.append(
             f"| {name} | {config.get('model', {}).get('name', '?')} | {kimg:g} | "
             f"{train.get('train_kimg', '?'):g} | {len(reports)} | "
             f"{train.get('precision', '?')} | {starts[0].get('started', '?')} | "
-            f"{', '.join(commits)} |")
+            f"{', '.join(commits)} | {checkpoint} |")
     return "\n".join(rows) + "\n"
 
 

@@ -80,6 +80,7 @@ def test_records_are_copied_under_names_without_the_runs_folders(tmp_path):
     index = (records / "index.md").read_text()
     assert "| lines_acai_seed0 | acai | 32 | 16384 | 2 | float32 |" in index
     assert "| mnist_vae_latent2_seed1 | vae | 32 |" in index
+    assert "| 2026-12-04T03:02:33+0000 | abc123 | - |" in index  # no checkpoint saved
 
 
 def test_saved_records_in_a_checkout_below_the_root_are_not_runs(tmp_path):
@@ -207,6 +208,7 @@ def test_the_newest_checkpoint_is_saved_once_with_its_manifest(tmp_path):
         "ckpt-2048.data-00000-of-00001", "ckpt-2048.index", "resume.json"]
     assert sorted(os.listdir(records / "lines_acai_seed0")) == [
         "config.json", "metrics.jsonl", "resume"]  # no staging folder left behind
+    assert "| 2026-12-04T03:02:33+0000 | abc123 | 128 |" in (records / "index.md").read_text()
 
     # A restart from step 0 moves the old records aside without their checkpoint, which can
     # never resume: the restart has taken its workdir's place.
