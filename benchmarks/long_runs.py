@@ -221,11 +221,17 @@ def sha256(path: str) -> str:
 
 def read_manifest(records: str) -> dict[str, Any] | None:
     """records/resume/resume.json, or None when no checkpoint was saved with these records."""
+    path = os.path.join(records, RESUME_DIR, RESUME_MANIFEST)
     try:
-        with open(os.path.join(records, RESUME_DIR, RESUME_MANIFEST), encoding="utf-8") as f:
-            return json.load(f)
+        with open(path, encoding="utf-8") as f:
+            manifest = json.load(f)
+        if not all(key in manifest for key in ("workdir", "checkpoint", "step", "kimg", "files")):
+            raise ValueError
     except FileNotFoundError:
         return None
+    except (ValueError, TypeError):
+        raise RecordsError(f"{path} is not a checkpoint manifest written by this command") from None
+    return manifest
 
 
 def save_checkpoint(workdir: str, destination: str, workdir_name: str) -> int | None:

@@ -238,6 +238,12 @@ def test_a_restore_refuses_missing_damaged_or_overwriting_and_writes_nothing(tmp
         long_runs.restore(str(records), str(runs), "mnist_vae_seed1")
     assert not (runs / "mnist" / "runs" / "vae" / "seed1").exists()
     data.write_bytes(b"weights64")
+    manifest = records / "mnist_vae_seed1" / "resume" / "resume.json"
+    good = manifest.read_text()
+    manifest.write_text(good[:40])  # cut short
+    with pytest.raises(long_runs.RecordsError, match="resume.json is not a checkpoint manifest"):
+        long_runs.restore(str(records), str(runs), "mnist_vae_seed1")
+    manifest.write_text(good)
     workdir, step = long_runs.restore(str(records), str(runs), "mnist_vae_seed1")
     assert (workdir, step) == (str(runs / "mnist" / "runs" / "vae" / "seed1"), 64)
     assert sorted(os.listdir(workdir)) == ["ckpt", "config.json", "metrics.jsonl"]
