@@ -10,8 +10,8 @@ metrics.jsonl}): this project's runs `lines_<model>_seed<k>` and the official TF
 - lines_curves.png: reconstruction MSE (the training batches' `losses/reconstruction`, log
   scale, with the 0.07 plateau line), mean distance and mean smoothness of the lines benchmark
   (256 test pairs x 16 steps, every report; the smoothness axis is cut at 1.5) against kimg on a
-  log axis, one colour per model in the paper's order (seed 0 solid, other seeds faint, a lost
-  run dotted); pixel blending of the same pairs is the dashed grey line.
+  log axis, one colour per model in the paper's order (seed 0 solid, other seeds faint, lost
+  runs dotted, then dash-dotted); pixel blending of the same pairs is the dashed grey line.
 - lines_curves.md: one row per run: its kimg, reports and cadence, where it left the plateau
   (the first report with reconstruction MSE below 0.07, the mean image's 0.080 being the
   plateau), its last values and Table 1's value (median of the last 20 reports), its precision
@@ -27,7 +27,8 @@ metrics.jsonl}): this project's runs `lines_<model>_seed<k>` and the official TF
 Nothing is extrapolated: a curve ends at its last report. A record folder marked `.lost-` holds
 the reports of a run whose workdir was lost (long_runs.py); its run restarted from step 0 in the
 record without the mark. Both are measurements, so both are drawn and listed, as two runs: the
-lost one dotted, never joined to its restart.
+lost one dotted (a second lost run of the same model and seed dash-dotted), never joined to its
+restart.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ PANELS = (("losses/reconstruction", "reconstruction MSE (training batches)", "lo
 # A model leaving the plateau can score smoothness 10 and more for a report or two (paths that
 # jump between far lines): cut there, the axis keeps the converged values readable.
 SMOOTHNESS_TOP = 1.5
+# Line styles of a model's lost runs, oldest first (its current run is solid, official dashed).
+LOST_STYLES = (":", "-.", (0, (3, 1, 1, 1, 1, 1)))
 
 
 class CurvesError(UserError, RuntimeError):
@@ -148,15 +151,23 @@ def draw(path: str, runs: Sequence[dict[str, Any]], blending: dict[str, float], 
     colours = dict(zip(MODELS, pyplot.get_cmap("tab10").colors))
     colours["acai"] = "black"  # the headline model stands out from the six others
     figure, axes = pyplot.subplots(1, len(PANELS), figsize=(6 * len(PANELS), 4.6))
+    # Lost runs of one model and seed, oldest first: dotted, then dash-dotted, ...
+    lost_style = {}
+    for run in runs:
+        if run["lost"]:
+            group = (run["model"], run["seed"], run["source"])
+            taken = sum(key[:3] == group for key in lost_style)
+            lost_style[(*group, run["name"])] = LOST_STYLES[taken % len(LOST_STYLES)]
     for axis, (key, label, scale) in zip(axes, PANELS):
         for run in runs:
             kimg, values = series(run["reports"], key)
             if not kimg.size:
                 continue
             official = run["source"] == dashed_source
-            # A lost run is dotted and unmarked (dense markers would draw it solid), lighter.
+            # A lost run is unmarked (dense markers would draw it solid) and lighter.
+            style = lost_style.get((run["model"], run["seed"], run["source"], run["name"]))
             axis.plot(kimg, values, color=colours[run["model"]],
-                      linestyle="--" if official else ":" if run["lost"] else "-",
+                      linestyle="--" if official else style or "-",
                       alpha=0.6 if run["lost"] else 1.0 if run["seed"] == 0 else 0.35,
                       linewidth=1.6 if run["lost"] else 1.4,
                       marker="" if run["lost"] else ".", markersize=3,
