@@ -301,8 +301,9 @@ def same_report(a: dict[str, float], b: dict[str, float]) -> bool:
 
 def agreement(a: dict[str, Any], b: dict[str, Any]) -> str:
     """How far two runs made identical reports, e.g. "identical in all 3 reports both made (to
-    192 kimg)", "identical to 128 kimg, then different (from 192 kimg)", "different from their
-    first report (64 kimg)"; "" when they share no report."""
+    192 kimg)", "identical to 128 kimg, then different (from 192 kimg)" (naming a resume of
+    either run in between), "different from their first report (64 kimg)"; "" when they share
+    no report."""
     theirs = {report["step"]: report for report in b["reports"]}
     shared = [(report, theirs[report["step"]]) for report in a["reports"]
               if report["step"] in theirs]
@@ -314,8 +315,21 @@ def agreement(a: dict[str, Any], b: dict[str, Any]) -> str:
                 f"{shared[-1][0]['kimg']:g} kimg)")
     if first_difference == 0:
         return f"different from their first report ({shared[0][0]['kimg']:g} kimg)"
-    return (f"identical to {shared[first_difference - 1][0]['kimg']:g} kimg, then different "
-            f"(from {shared[first_difference][0]['kimg']:g} kimg)")
+    same_to = shared[first_difference - 1][0]["kimg"]
+    differ_from = shared[first_difference][0]["kimg"]
+    said = f"identical to {same_to:g} kimg, then different (from {differ_from:g} kimg)"
+    # A run resumed in between restarted its data stream from a seed of (seed, step).
+    resumed = [f"{run_name(run)} resumed at {kimg:g} kimg" for run in (a, b)
+               for kimg in resumes(run) if same_to <= kimg < differ_from]
+    return said + (f"; {', '.join(resumed)}, which reseeds the data stream" if resumed else "")
+
+
+def resumes(run: dict[str, Any]) -> list[float]:
+    """The kimg at which a run was resumed (its starts after the first), from config.json."""
+    batch = run.get("config", {}).get("train", {}).get("batch")
+    starts = run.get("config", {}).get("runs") or []
+    return [start["from_step"] * batch / 1024 for start in starts[1:]
+            if batch and start.get("from_step")]
 
 
 def run_name(run: dict[str, Any]) -> str:

@@ -171,6 +171,14 @@ def test_a_restart_beside_its_lost_runs_at_the_kimg_two_of_them_reached(tmp_path
     drifted[2]["losses/ae"] += 1e-9
     assert lines_curves.agreement({"reports": reports}, {"reports": drifted}) == (
         "identical to 128 kimg, then different (from 192 kimg)")
+    # A resume between the last identical report and the first different one is named.
+    resumed = {"reports": drifted, "lost": True,
+               "config": {"train": {"batch": 64}, "runs": [{"from_step": 0},
+                                                         {"from_step": 2048}]}}
+    assert lines_curves.agreement({"reports": reports, "lost": False}, resumed) == (
+        "identical to 128 kimg, then different (from 192 kimg); lost at 192 kimg resumed at "
+        "128 kimg, which reseeds the data stream")
+    assert lines_curves.resumes(resumed) == [128.0]
     assert lines_curves.agreement({"reports": reports}, {"reports": reports[1:]}) == (
         "identical in all 2 reports both made (to 192 kimg)")
     assert lines_curves.agreement({"reports": reports}, {"reports": []}) == ""
