@@ -33,6 +33,7 @@ restart.
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import os
@@ -152,12 +153,11 @@ def draw(path: str, runs: Sequence[dict[str, Any]], blending: dict[str, float], 
     colours["acai"] = "black"  # the headline model stands out from the six others
     figure, axes = pyplot.subplots(1, len(PANELS), figsize=(6 * len(PANELS), 4.6))
     # Lost runs of one model and seed, oldest first: dotted, then dash-dotted, ...
-    lost_style = {}
-    for run in runs:
-        if run["lost"]:
-            group = (run["model"], run["seed"], run["source"])
-            taken = sum(key[:3] == group for key in lost_style)
-            lost_style[(*group, run["name"])] = LOST_STYLES[taken % len(LOST_STYLES)]
+    lost_style, lost_before = {}, collections.Counter()
+    for run in (run for run in runs if run["lost"]):  # runs come oldest first within a group
+        group = (run["model"], run["seed"], run["source"])
+        lost_style[run["name"]] = LOST_STYLES[lost_before[group] % len(LOST_STYLES)]
+        lost_before[group] += 1
     for axis, (key, label, scale) in zip(axes, PANELS):
         for run in runs:
             kimg, values = series(run["reports"], key)
@@ -165,9 +165,8 @@ def draw(path: str, runs: Sequence[dict[str, Any]], blending: dict[str, float], 
                 continue
             official = run["source"] == dashed_source
             # A lost run is unmarked (dense markers would draw it solid) and lighter.
-            style = lost_style.get((run["model"], run["seed"], run["source"], run["name"]))
             axis.plot(kimg, values, color=colours[run["model"]],
-                      linestyle="--" if official else style or "-",
+                      linestyle="--" if official else lost_style.get(run["name"], "-"),
                       alpha=0.6 if run["lost"] else 1.0 if run["seed"] == 0 else 0.35,
                       linewidth=1.6 if run["lost"] else 1.4,
                       marker="" if run["lost"] else ".", markersize=3,
@@ -435,8 +434,7 @@ def official_markdown(runs: Sequence[dict[str, Any]], blending: dict[str, float]
                 reports = run["reports"]
                 report = reports[index]
                 every = kimg - reports[index - 1]["kimg"] if index else kimg
-                source = run["source"] + (f", lost at {reports[-1]['kimg']:g} kimg"
-                                          if run["lost"] else "")
+                source = run["source"] + (f", {run_name(run)}" if run["lost"] else "")
                 lines.append(
                     f"| {paper_tables.display_name(model)} | {kimg:g} | {source} | {every:g} | "
                     f"{_value(report.get('losses/reconstruction'), 1.0, 4)} | "

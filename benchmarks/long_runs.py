@@ -195,7 +195,10 @@ def save(workdir: str, destination: str, *, restarted: bool = False,
 
 def newest_checkpoint(workdir: str) -> str | None:
     """The prefix name ("ckpt-<step>") of the newest complete checkpoint in workdir/ckpt, as its
-    checkpoint state file names it; None without one."""
+    checkpoint state file names it; None without one.
+
+    Read as text rather than with tf.train.latest_checkpoint: saving records imports no
+    TensorFlow."""
     try:
         with open(os.path.join(workdir, workdir_lib.CHECKPOINT_DIR, CHECKPOINT_STATE),
                   encoding="utf-8") as f:
