@@ -32,7 +32,8 @@ SECTIONS = (("Lines benchmark (paper Table 1)", "lines_table.md", "lines_figure.
             ("MNIST representations (paper Tables 2 and 3)", "mnist_tables.md",
              "mnist_figure.png", "interpolations of the reproduced runs"),
             ("Training throughput", "throughput.md", None, None),
-            ("Training throughput on a CPU without AVX-512", "throughput_avx2.md", None, None))
+            ("Training throughput on a CPU without AVX-512", "throughput_avx2.md", None, None),
+            ("Training throughput on an Intel Xeon with AMX", "throughput_amx.md", None, None))
 
 
 def render(results_dir: str) -> str:

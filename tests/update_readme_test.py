@@ -26,6 +26,8 @@ def test_render_names_missing_results_and_embeds_each_file(tmp_path):
     assert "lines_figure.png" not in rendered
     assert ("### Training throughput on a CPU without AVX-512\n\n"
             "Not generated yet (`throughput_avx2.md` is missing)") in rendered
+    assert ("### Training throughput on an Intel Xeon with AMX\n\n"
+            "Not generated yet (`throughput_amx.md` is missing)") in rendered
     assert "### MNIST representations (paper Tables 2 and 3)\n\nNot generated yet" in rendered
     (tmp_path / "lines_figure.png").write_bytes(b"png")
     (tmp_path / "lines_table.md").write_text("# Table 1\n")
