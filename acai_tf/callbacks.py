@@ -1,4 +1,6 @@
-"""Keras callbacks of a training run: NaN and explosion guards, progress, reports, checkpoints.
+"""Keras callbacks of a training run: NaN and explosion guards, reports, checkpoints.
+
+(The progress line between reports is `acai_tf.progress.Progress`.)
 
 One fit() epoch is one report period (report_kimg). At the end of each epoch `Report` writes
 the epoch's mean logs, throughput, learning rates, evaluations and image grids (TensorBoard
@@ -110,32 +112,6 @@ class StopAtStep(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class Progress(keras.callbacks.Callback):
-    """Prints a light progress line every `interval` seconds inside a report period."""
-
-    def __init__(self, batch: int, total_steps: int, interval: float = 30.0,
-                 log: Callable[[str], None] = print):
-        super().__init__()
-        self.batch, self.total_steps, self.interval, self.log = batch, total_steps, interval, log
-
-    def on_train_begin(self, logs=None):
-        self.start_time, self.start_step = time.monotonic(), current_step(self.model)
-        self.last_print = self.start_time
-
-    def on_train_batch_end(self, batch, logs=None):
-        now = time.monotonic()
-        if now - self.last_print < self.interval:
-            return
-        self.last_print = now
-        step = current_step(self.model)
-        rate = (step - self.start_step) * self.batch / max(now - self.start_time, 1e-9)
-        left = (self.total_steps - step) * self.batch / max(rate, 1e-9)
-        losses = " ".join(f"{key.split('/')[-1]} {value:.4g}" for key, value in
-                          scalar_logs(logs).items() if key.startswith("losses/"))
-        self.log(f"  kimg {step * self.batch / 1024:.1f}/{self.total_steps * self.batch / 1024:.1f}"
-                 f" | {rate:.0f} img/s, {format_duration(left)} left | {losses}")
-
-
 class Report(keras.callbacks.Callback):
     """End-of-period reporting: scalars, evaluations, image grids, one console line.
 
@@ -158,7 +134,7 @@ class Report(keras.callbacks.Callback):
         self.writer = None
 
     def on_train_begin(self, logs=None):
-        self.start_time, self.start_step = time.monotonic(), current_step(self.model)
+        self.last_report = (time.monotonic(), current_step(self.model))
         if self.chief and self.writer is None:
             path = os.path.join(self.workdir, workdir_lib.TENSORBOARD_DIR, "train")
             self.writer = tf.summary.create_file_writer(path)
@@ -183,14 +159,16 @@ class Report(keras.callbacks.Callback):
             self._write(step, kimg, scalars, grids)
         self.last = scalars
         if self.chief:
-            # Time left counts evaluations too: the rate is over the whole run so far.
-            elapsed = time.monotonic() - self.start_time
-            left = (self.total_steps - step) * elapsed / max(step - self.start_step, 1)
+            # Time left at this period's pace, evaluations included (an earlier pause is forgotten).
+            since, since_step = self.last_report
+            left = ((self.total_steps - step) * (time.monotonic() - since)
+                    / max(step - since_step, 1))
             values = " ".join(f"{key} {value:.4g}" for key, value in sorted(scalars.items())
                               if key.startswith(("losses/", "eval/")))
             self.log(f"kimg {kimg:.1f}/{self.total_steps * self.batch / 1024:.1f} step {step}"
                      f" | {scalars['monitors/images_per_second']:.0f} img/s, "
                      f"{format_duration(left)} left | {values}")
+        self.last_report = (time.monotonic(), step)
 
     def _write(self, step: int, kimg: float, scalars: dict, grids: dict) -> None:
         pictures = {name: images.to_uint8(grid) for name, grid in grids.items()}

@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from acai_tf import callbacks as callbacks_lib
-from acai_tf import datasets, distribute, fast_conv, machine, models, tensorboard_hparams
+from acai_tf import datasets, distribute, fast_conv, machine, models, progress, tensorboard_hparams
 from acai_tf import workdir as workdir_lib
 from acai_tf.callbacks import LossExplosionError, NonFiniteLossError
 from acai_tf.config import ConfigError, ExperimentConfig
@@ -185,8 +185,8 @@ def _train(config: ExperimentConfig, workdir: str, strategy: tf.distribute.Strat
         guards.append(callbacks_lib.ExplosionGuard(train_config.explosion_factor))
     # The guards come first: they must raise before Report and Checkpointer see a bad step.
     fit_callbacks = [*guards, callbacks_lib.StopAtStep(total),
-                     callbacks_lib.Progress(train_config.batch, total, progress_seconds,
-                                            log=log if chief else _silent),
+                     progress.Progress(train_config.batch, total, progress_seconds,
+                                       log=log if chief else _silent),
                      report, checkpointer, *extra_callbacks]
     per_report = train_config.steps_per_report
     initial_epoch = step // per_report
