@@ -1,7 +1,7 @@
 """The console's light progress line between two reports of a training run.
 
-A long run is paused (SIGSTOP) while other work on its machine is timed, and resumed across
-working periods; the line's rate and time left therefore follow the recent pace, so that neither
+A long run may be paused (SIGSTOP) while other work on its machine is timed, or stopped and
+resumed later; the line's rate and time left therefore follow the recent pace, so that neither
 an old pause nor the start-up keeps weighing on them.
 """
 

@@ -1,6 +1,6 @@
 """The console lines' images/s and time left follow the recent pace, not the whole process's.
 
-A long run is paused (SIGSTOP) while other work is timed and resumed across working periods;
+A long run may be paused (SIGSTOP) while other work is timed, or stopped and resumed later;
 its lines must not go on reporting a rate diluted by an old pause or start-up. A fake clock and
 a stand-in model drive the callbacks step by step.
 """
