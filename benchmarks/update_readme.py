@@ -4,8 +4,9 @@
 
 Two sections are replaced:
 - between `<!-- results:begin -->` and `<!-- results:end -->`: the Markdown files the benchmark
-  commands wrote (results/*.md) with their figures; each file states its own command, budget
-  and hardware;
+  commands wrote (results/*.md, and results/paper_budget/lines_table.md for the run trained
+  to the paper's 16,384 kimg) with their figures; each file states its own command, budget and
+  hardware;
 - between `<!-- pretrained:begin -->` and `<!-- pretrained:end -->`: the shipped pretrained
   model's scores and checkpoint, from pretrained/lines32_acai/metrics.json (written by
   benchmarks/ship_pretrained.py).
@@ -23,8 +24,11 @@ PRETRAINED_BEGIN, PRETRAINED_END = "<!-- pretrained:begin -->", "<!-- pretrained
 PRETRAINED_METRICS = os.path.join("pretrained", "lines32_acai", "metrics.json")
 # (heading, Markdown file under results/, its figure or None, the figure's alt text), in the
 # README's order.
-SECTIONS = (("Lines benchmark (paper Table 1)", "lines_table.md", "lines_figure.png",
-             "interpolations of the reproduced runs"),
+SECTIONS = (("Lines benchmark at the paper's budget (paper Table 1, ACAI)",
+             "paper_budget/lines_table.md", "paper_budget/lines_figure.png",
+             "interpolations of the 16,384-kimg run"),
+            ("Lines benchmark at 448 kimg, all models (paper Table 1)", "lines_table.md",
+             "lines_figure.png", "interpolations of the reproduced runs"),
             ("Learning curves (lines32)", "lines_curves.md", "lines_curves.png",
              "reconstruction MSE, mean distance and smoothness against kimg"),
             ("The official code beside ours (lines32)", "official_reference.md",

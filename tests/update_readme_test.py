@@ -21,7 +21,10 @@ def test_readme_results_section_is_exactly_what_the_results_files_generate():
 def test_render_names_missing_results_and_embeds_each_file(tmp_path):
     (tmp_path / "throughput.md").write_text("# Training throughput\n\n| a |\n")
     rendered = update_readme.render(str(tmp_path))
-    assert "### Lines benchmark (paper Table 1)\n\nNot generated yet (`lines_table.md`" in rendered
+    assert ("### Lines benchmark at 448 kimg, all models (paper Table 1)\n\nNot generated yet "
+            "(`lines_table.md`") in rendered
+    assert ("### Lines benchmark at the paper's budget (paper Table 1, ACAI)\n\nNot generated "
+            "yet (`paper_budget/lines_table.md` is missing)") in rendered
     assert "### Training throughput\n\n# Training throughput\n\n| a |\n" in rendered
     assert "lines_figure.png" not in rendered
     assert ("### Training throughput on a CPU without AVX-512\n\n"
@@ -36,6 +39,15 @@ def test_render_names_missing_results_and_embeds_each_file(tmp_path):
     # Each figure follows its own section.
     assert rendered.index("# Table 1") < rendered.index("lines_figure.png") < rendered.index(
         "### MNIST")
+    # The paper-budget table lives in a folder of its own and comes first, with its figure.
+    (tmp_path / "paper_budget").mkdir()
+    (tmp_path / "paper_budget" / "lines_table.md").write_text("# Table 1 at 16384 kimg\n")
+    (tmp_path / "paper_budget" / "lines_figure.png").write_bytes(b"png")
+    rendered = update_readme.render(str(tmp_path))
+    assert (rendered.index("# Table 1 at 16384 kimg")
+            < rendered.index("](results/paper_budget/lines_figure.png)")
+            < rendered.index("### Lines benchmark at 448 kimg")
+            < rendered.index("](results/lines_figure.png)"))
 
 
 def test_readme_pretrained_section_is_what_the_shipped_metrics_generate():
