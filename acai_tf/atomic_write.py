@@ -16,6 +16,8 @@ import os
 import tempfile
 from typing import IO, Iterator
 
+from acai_tf import errors
+
 # mkstemp creates files readable by the owner only; results, images and configs are meant to
 # be read by others (a TensorBoard or model server running as another user).
 PERMISSIONS = 0o644
@@ -30,10 +32,18 @@ def replacing(path: str, mode: str = "w", encoding: str | None = None) -> Iterat
         mode: "w" (text) or "wb" (bytes).
         encoding: for text mode; default UTF-8.
 
-    On an exception the temporary file is removed and `path` is left as it was.
+    On an exception the temporary file is removed and `path` is left as it was; an OSError
+    (no space left, read-only folder) comes out as a StorageError naming `path`.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
+    with errors.saving(path):
+        with _replacing(path, mode, encoding) as f:
+            yield f
+
+
+@contextlib.contextmanager
+def _replacing(path: str, mode: str, encoding: str | None) -> Iterator[IO]:
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",

@@ -15,6 +15,7 @@ values are read through `scalar_logs`.
 
 from __future__ import annotations
 
+import glob
 import math
 import os
 import shutil
@@ -26,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from acai_tf import explosion, images, metrics_log, workdir as workdir_lib
+from acai_tf import errors, explosion, images, metrics_log, workdir as workdir_lib
 from acai_tf.errors import UserError
 
 
@@ -215,7 +216,18 @@ class Checkpointer(keras.callbacks.Callback):
             return
         self.saved_step = step
         if self.chief:
-            self.manager.save(checkpoint_number=step)
+            # A failed save (disk full, read-only folder) leaves the previous checkpoint and the
+            # state file naming it as they were: the same command resumes from there.
+            prefix = os.path.join(self.manager.directory,
+                                  f"{workdir_lib.CHECKPOINT_PREFIX}-{step}")
+            try:
+                with errors.saving(prefix):
+                    self.manager.save(checkpoint_number=step)
+            except errors.StorageError:
+                # TensorFlow writes into `<prefix>_temp/` first and leaves it behind on failure.
+                for scratch in glob.glob(glob.escape(prefix) + "_temp*"):
+                    shutil.rmtree(scratch, ignore_errors=True)
+                raise
             return
         scratch = tempfile.mkdtemp(prefix="ckpt-worker-")
         try:

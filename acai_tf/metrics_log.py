@@ -17,6 +17,7 @@ import math
 import os
 from typing import Mapping
 
+from acai_tf import errors
 from acai_tf.strict_json import finite_or_none
 
 FILENAME = "metrics.jsonl"
@@ -27,15 +28,24 @@ def path(workdir: str) -> str:
 
 
 def append(workdir: str, step: int, kimg: float, scalars: Mapping[str, float]) -> None:
-    """Appends one report's line (flushed and synced, so a reader sees whole lines)."""
+    """Appends one report's line (flushed and synced, so a reader sees whole lines).
+
+    A failed write (no space left, ...) raises StorageError naming the file; a line it cut
+    short is ended before the next one, so that it costs only itself.
+    """
     record = {"step": int(step), "kimg": float(kimg)}
     record.update({key: finite_or_none(float(value)) for key, value in sorted(scalars.items())
                    if key not in record})
-    os.makedirs(workdir, exist_ok=True)
-    with open(path(workdir), "a", encoding="utf-8") as f:
-        f.write(json.dumps(record, allow_nan=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    with errors.saving(path(workdir)):
+        os.makedirs(workdir, exist_ok=True)
+        with open(path(workdir), "a+b") as f:
+            if f.seek(0, os.SEEK_END):
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    f.write(b"\n")  # writes in append mode go to the end, wherever we read
+            f.write((json.dumps(record, allow_nan=False) + "\n").encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def read(workdir: str) -> list[dict[str, float]]:

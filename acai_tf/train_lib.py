@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from acai_tf import callbacks as callbacks_lib
+from acai_tf import callbacks as callbacks_lib, checkpoints
 from acai_tf import datasets, distribute, fast_conv, machine, models, progress, tensorboard_hparams
 from acai_tf import workdir as workdir_lib
 from acai_tf.callbacks import LossExplosionError, NonFiniteLossError
@@ -153,7 +153,9 @@ def _train(config: ExperimentConfig, workdir: str, strategy: tf.distribute.Strat
                              precision=train_config.precision)
         model.compile()
         checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
-        latest = tf.train.latest_checkpoint(workdir_lib.checkpoint_dir(workdir))
+        # A damaged newest checkpoint costs one report period: the chief sets it aside.
+        latest = checkpoints.resume_point(workdir_lib.checkpoint_dir(workdir),
+                                          move_damaged=chief, log=log if chief else _silent)
         if latest:
             checkpoint.restore(latest).assert_existing_objects_matched()
     step = callbacks_lib.current_step(model)

@@ -3,7 +3,9 @@
     workdir/
       config.json      ExperimentConfig (written first; evaluate and export rebuild from it),
                        and under "runs" one record per start of train (machine, choices made)
-      ckpt/            tf.train checkpoints `ckpt-<step>`: model and every optimizer
+      ckpt/            tf.train checkpoints `ckpt-<step>`: model and every optimizer;
+                       ckpt/damaged/<time>/ holds any set aside as unreadable
+                       (acai_tf.checkpoints)
       tb/train/        TensorBoard scalars and image grids
       metrics.jsonl    every report's scalars, one JSON line per report (acai_tf.metrics_log)
       images/          PNG image grids, `<name>_<kimg:08.1f>.png`
@@ -107,18 +109,32 @@ def load_run_records(workdir: str) -> list[dict]:
 
 
 def latest_checkpoint(workdir: str) -> str:
-    """Path prefix of the newest checkpoint; WorkdirError if there is none."""
-    import tensorflow as tf
+    """Path prefix of the newest checkpoint (readable or not); WorkdirError if there is none."""
+    from acai_tf import checkpoints
 
-    path = tf.train.latest_checkpoint(checkpoint_dir(workdir))
-    if path is None:
+    found = checkpoints.candidates(checkpoint_dir(workdir))
+    if not found:
         raise WorkdirError(f"no checkpoint in {checkpoint_dir(workdir)}: train the model first")
-    return path
+    return found[0]
 
 
 def checkpoint_step(path: str) -> int:
     """The training step a checkpoint path `.../ckpt-<step>` was written at."""
     return int(path.rsplit("-", 1)[-1])
+
+
+def check_checkpoint(workdir: str, path: str) -> None:
+    """Raises WorkdirError unless checkpoint `path` reads completely; the message names the
+    damaged file and the workdir's readable checkpoints, to pass as --checkpoint instead."""
+    from acai_tf import checkpoints
+
+    try:
+        checkpoints.check_readable(path)
+    except checkpoints.DamagedCheckpoint as error:
+        others = checkpoints.readable(checkpoint_dir(workdir))
+        instead = (f"readable checkpoints: {', '.join(others)} (pass one with --checkpoint)"
+                   if others else f"no readable checkpoint in {checkpoint_dir(workdir)}")
+        raise WorkdirError(f"{error}; {instead}") from None
 
 
 def restore_model(workdir: str, checkpoint: str | None = None):
@@ -130,6 +146,9 @@ def restore_model(workdir: str, checkpoint: str | None = None):
 
     Returns:
         (model, ExperimentConfig, checkpoint path, step).
+
+    Raises:
+        WorkdirError: no config, no such checkpoint, or a damaged one (see check_checkpoint).
     """
     import tensorflow as tf
 
@@ -137,8 +156,10 @@ def restore_model(workdir: str, checkpoint: str | None = None):
 
     config = load_config(workdir)
     path = checkpoint or latest_checkpoint(workdir)
-    if not tf.io.gfile.exists(path + ".index"):
-        raise WorkdirError(f"checkpoint {path} does not exist")
+    if checkpoint and not any(os.path.exists(path + suffix)
+                              for suffix in (".index", ".data-00000-of-00001")):
+        raise WorkdirError(f"checkpoint {path} does not exist")  # a mistyped --checkpoint
+    check_checkpoint(workdir, path)
     model = models.build(config.model, seed=config.train.seed)
     tf.train.Checkpoint(model=model).restore(path).expect_partial().assert_existing_objects_matched()
     return model, config, path, checkpoint_step(path)

@@ -58,7 +58,7 @@ if _ROOT not in sys.path:
 # pylint: disable=wrong-import-position
 from absl import app, flags
 
-from acai_tf import atomic_write, metrics_log
+from acai_tf import atomic_write, checkpoints, metrics_log
 from acai_tf import workdir as workdir_lib
 from acai_tf.cli import runner
 from acai_tf.errors import UserError
@@ -263,8 +263,15 @@ def save_checkpoint(workdir: str, destination: str, workdir_name: str) -> int | 
         files = {}
         for name in checkpoint_files(source, prefix):
             shutil.copyfile(os.path.join(source, name), os.path.join(staging, name))
+            digest = sha256(os.path.join(staging, name))
+            if digest != sha256(os.path.join(source, name)):
+                raise RecordsError(f"the copy of {os.path.join(source, name)} differs from it "
+                                   f"(SHA-256); {destination}/{RESUME_DIR} was kept")
             files[name] = {"bytes": os.path.getsize(os.path.join(staging, name)),
-                           "sha256": sha256(os.path.join(staging, name))}
+                           "sha256": digest}
+        # Read the copy back, every tensor against its checksum, before it replaces the copy
+        # saved earlier: a damaged newest checkpoint must not cost the good one.
+        _check_readable(os.path.join(staging, prefix), f"{destination}/{RESUME_DIR} was kept")
         manifest = {"workdir": workdir_name, "checkpoint": prefix, "step": step,
                     "kimg": step * batch / KIMG, "files": files}
         atomic_write.write_text(os.path.join(staging, RESUME_MANIFEST),
@@ -278,6 +285,14 @@ def save_checkpoint(workdir: str, destination: str, workdir_name: str) -> int | 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return step
+
+
+def _check_readable(path: str, consequence: str) -> None:
+    """RecordsError "<damaged file and cause>; <consequence>" unless checkpoint `path` reads."""
+    try:
+        checkpoints.check_readable(path)
+    except checkpoints.DamagedCheckpoint as error:
+        raise RecordsError(f"{error}; {consequence}") from None
 
 
 def restore(records_dir: str, runs_dir: str, name: str) -> tuple[str, int]:
@@ -306,6 +321,8 @@ def restore(records_dir: str, runs_dir: str, name: str) -> tuple[str, int]:
         if not os.path.isfile(path) or sha256(path) != expected["sha256"]:
             raise RecordsError(f"{path} is missing or damaged (SHA-256 differs from "
                                f"{RESUME_MANIFEST}): cannot restore {name}")
+    _check_readable(os.path.join(records, RESUME_DIR, manifest["checkpoint"]),
+                    f"cannot restore {name}")
     os.makedirs(os.path.dirname(workdir), exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(workdir)}.restoring.",
                                dir=os.path.dirname(workdir))

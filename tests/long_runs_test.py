@@ -45,16 +45,23 @@ def add_reports(workdir, reports):
             "eval/mean_distance": 1.0 / kimg, "monitors/images_per_second": 10.0 * kimg})
 
 
-def add_checkpoint(workdir, step, content=b"weights"):
-    """Fake checkpoint files ckpt-<step>.{index, data-00000-of-00001} and the state file naming
-    them, as CheckpointManager leaves them."""
-    folder = os.path.join(workdir, "ckpt")
-    for suffix, data in ((".index", b"index"), (".data-00000-of-00001", content)):
-        with open(os.path.join(folder, f"ckpt-{step}{suffix}"), "wb") as f:
-            f.write(data + str(step).encode())
-    with open(os.path.join(folder, "checkpoint"), "w", encoding="utf-8") as f:
-        f.write(f'model_checkpoint_path: "ckpt-{step}"\n'
-                f'all_model_checkpoint_paths: "ckpt-{step}"\n')
+def add_checkpoint(workdir, step):
+    """A real (tiny) checkpoint ckpt-<step> saved by the CheckpointManager every run uses, which
+    also rewrites the state file to name it."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    checkpoint = tf.train.Checkpoint(weights=tf.Variable([float(step)] * 64))
+    tf.train.CheckpointManager(checkpoint, os.path.join(workdir, "ckpt"), max_to_keep=5,
+                               checkpoint_name="ckpt").save(checkpoint_number=step)
+
+
+def damage(path):
+    """Flips 8 bytes in the middle of file `path`."""
+    with open(path, "r+b") as f:
+        f.seek(os.path.getsize(path) // 2)
+        chunk = f.read(8)
+        f.seek(os.path.getsize(path) // 2)
+        f.write(bytes(byte ^ 0xFF for byte in chunk))
 
 
 def test_records_are_copied_under_names_without_the_runs_folders(tmp_path):
@@ -195,7 +202,8 @@ def test_the_newest_checkpoint_is_saved_once_with_its_manifest(tmp_path):
     assert (manifest["workdir"], manifest["checkpoint"], manifest["step"]) == (
         os.path.join("lines", "runs", "acai", "seed0"), "ckpt-1024", 1024)
     assert manifest["kimg"] == 1024 * 64 / 1024  # the config's batch 64 (make_run)
-    assert manifest["files"]["ckpt-1024.index"]["bytes"] == len(b"index1024")
+    assert manifest["files"]["ckpt-1024.index"]["bytes"] == os.path.getsize(
+        os.path.join(workdir, "ckpt", "ckpt-1024.index"))
     before = {name: os.stat(resume / name).st_mtime_ns for name in os.listdir(resume)}
     # Saving again copies nothing (git sees no change) until a newer checkpoint exists.
     again = long_runs.save_all(str(runs), str(records), checkpoints=True)["lines_acai_seed0"]
@@ -232,12 +240,13 @@ def test_a_restore_refuses_missing_damaged_or_overwriting_and_writes_nothing(tmp
         long_runs.restore(str(records), str(runs), "mnist_vae_seed1")
     shutil.rmtree(runs)
     data = records / "mnist_vae_seed1" / "resume" / "ckpt-64.data-00000-of-00001"
-    data.write_bytes(b"weightz64")
+    good_data = data.read_bytes()
+    damage(data)
     with pytest.raises(long_runs.RecordsError, match="ckpt-64.data-00000-of-00001 is missing or "
                                                      "damaged"):
         long_runs.restore(str(records), str(runs), "mnist_vae_seed1")
     assert not (runs / "mnist" / "runs" / "vae" / "seed1").exists()
-    data.write_bytes(b"weights64")
+    data.write_bytes(good_data)
     manifest = records / "mnist_vae_seed1" / "resume" / "resume.json"
     good = manifest.read_text()
     manifest.write_text(good[:40])  # cut short
@@ -305,3 +314,43 @@ def tf_checkpoint_values(workdir):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_a_damaged_newest_checkpoint_never_replaces_the_saved_one(tmp_path):
+    runs, records = tmp_path / "runs", tmp_path / "records"
+    workdir = make_run(str(runs / "lines" / "runs" / "acai" / "seed0"))
+    add_checkpoint(workdir, 1024)
+    long_runs.save_all(str(runs), str(records), checkpoints=True)
+    resume = records / "lines_acai_seed0" / "resume"
+    before = {name: (resume / name).read_bytes() for name in os.listdir(resume)}
+    add_checkpoint(workdir, 2048)
+    data = os.path.join(workdir, "ckpt", "ckpt-2048.data-00000-of-00001")
+    damage(data)
+    with pytest.raises(long_runs.RecordsError, match=(
+            f"^checkpoint file .*/ckpt-2048.data-00000-of-00001 is damaged: .*Checksum does not "
+            f"match.*; {records}/lines_acai_seed0/resume was kept$")):
+        long_runs.save_all(str(runs), str(records), checkpoints=True)
+    assert {name: (resume / name).read_bytes() for name in os.listdir(resume)} == before
+    assert sorted(os.listdir(records / "lines_acai_seed0")) == [
+        "config.json", "metrics.jsonl", "resume"]  # no staging folder left behind
+
+
+def test_a_restore_refuses_a_copy_that_does_not_read(tmp_path):
+    """The copy's hashes match its manifest, but it was damaged before it was saved (records
+    from before the read-back check): the restore names it and writes nothing."""
+    runs, records = tmp_path / "runs", tmp_path / "records"
+    workdir = make_run(str(runs / "mnist" / "runs" / "vae" / "seed1"), model="vae")
+    add_checkpoint(workdir, 64)
+    long_runs.save_all(str(runs), str(records), checkpoints=True)
+    shutil.rmtree(runs)
+    resume = records / "mnist_vae_seed1" / "resume"
+    damage(resume / "ckpt-64.data-00000-of-00001")
+    manifest = json.loads((resume / "resume.json").read_text())
+    manifest["files"]["ckpt-64.data-00000-of-00001"]["sha256"] = long_runs.sha256(
+        str(resume / "ckpt-64.data-00000-of-00001"))
+    (resume / "resume.json").write_text(json.dumps(manifest))
+    with pytest.raises(long_runs.RecordsError, match=(
+            f"^checkpoint file {resume}/ckpt-64.data-00000-of-00001 is damaged: .*; cannot "
+            "restore mnist_vae_seed1$")):
+        long_runs.restore(str(records), str(runs), "mnist_vae_seed1")
+    assert not runs.exists()

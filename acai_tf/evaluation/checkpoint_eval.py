@@ -99,14 +99,14 @@ def evaluate(workdir: str, *, checkpoint: str | None = None,
     if unknown:
         raise ConfigError(f"unknown evaluation(s) {', '.join(unknown)}; known: "
                           f"{', '.join(suite.PARTS)}")
-    checkpoint = checkpoint or workdir_lib.latest_checkpoint(workdir)
+    shown = checkpoint or workdir_lib.latest_checkpoint(workdir)
     datasets.check_prepared(info.name, data_dir, image_size=info.image_size)
     try:
         model, config, path, step = workdir_lib.restore_model(workdir, checkpoint)
     except (AssertionError, ValueError, tf.errors.OpError) as error:
         # A checkpoint written by another config: say so in one line, not a traceback.
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-        raise WorkdirError(f"cannot restore {checkpoint} into the model of "
+        raise WorkdirError(f"cannot restore {shown} into the model of "
                            f"{workdir_lib.config_path(workdir)}: {first_line}") from None
     parts = [part for part in suite.applicable_parts(info) if part in (options.parts or
                                                                       suite.PARTS)]

@@ -22,7 +22,7 @@ import tempfile
 
 from tensorflow.core.protobuf import saved_model_pb2
 
-from acai_tf import workdir as workdir_lib
+from acai_tf import errors, workdir as workdir_lib
 from acai_tf.errors import UserError
 from acai_tf.serving import models_config, servable, warmup
 
@@ -97,10 +97,19 @@ def export(workdir: str, export_dir: str, *, version: int | None = None,
         raise ExportError(str(error)) from None
     model, config, checkpoint, step = workdir_lib.restore_model(workdir, checkpoint)
 
-    try:
+    # No space left or a read-only folder is one line naming the version being written; the
+    # half-written version is removed and nothing else is touched.
+    with errors.saving(final):
         os.makedirs(model_dir, exist_ok=True)
-    except OSError as error:
-        raise ExportError(f"cannot create {model_dir}: {error.strerror}") from None
+        _write_version(model, config, model_name, model_dir, version, final)
+    config_path = models_config.update(export_dir, model_name,
+                                       posixpath.join(serving_root, model_name))
+    return ExportResult(final, model_name, version, checkpoint, step, config_path)
+
+
+def _write_version(model, config, model_name: str, model_dir: str, version: int,
+                   final: str) -> None:
+    """Writes the servable into a scratch folder of model_dir, then renames it to `final`."""
     scratch = tempfile.mkdtemp(prefix=f".{version}.incomplete-", dir=model_dir)
     try:
         servable.save(model, config, scratch)
@@ -116,6 +125,3 @@ def export(workdir: str, export_dir: str, *, version: int | None = None,
         os.rename(scratch, final)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    config_path = models_config.update(export_dir, model_name,
-                                       posixpath.join(serving_root, model_name))
-    return ExportResult(final, model_name, version, checkpoint, step, config_path)
