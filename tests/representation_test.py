@@ -109,6 +109,33 @@ def test_linear_probe_handles_constant_features_and_is_at_chance_on_noise():
     assert 0.4 < accuracy < 0.6
 
 
+def test_linear_probe_minimises_the_penalised_mean_cross_entropy():
+    # The probe's objective, mean cross-entropy + 0.5 * l2 * |W|^2 over standardised features,
+    # minimised independently by gradient descent: the probe's fit (its C derived from l2 and
+    # N) must give the same probabilities.
+    rng = np.random.default_rng(6)
+    train, test = rng.normal(size=(300, 5)) * 4 + 2, rng.normal(size=(200, 5)) * 4 + 2
+    labels = np.argmax(train @ rng.normal(size=(5, 3)) + rng.normal(size=(300, 3)) * 3, axis=1)
+    l2 = 0.05   # strong: far from the unpenalised optimum, and gradient descent converges fast
+    features = (train - train.mean(axis=0)) / train.std(axis=0)
+    weights, bias, onehot = np.zeros((5, 3)), np.zeros(3), np.eye(3)[labels]
+
+    def softmax(logits):
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    for _ in range(5000):
+        error = (softmax(features @ weights + bias) - onehot) / len(features)
+        weights -= 0.5 * (features.T @ error + l2 * weights)
+        bias -= 0.5 * error.sum(axis=0)
+    expected = softmax((test - train.mean(axis=0)) / train.std(axis=0) @ weights + bias)
+    probe = representation.fit_linear_probe(train, labels, l2=l2)
+    np.testing.assert_allclose(probe.predict_proba(test), expected, atol=1e-4)
+    # A penalty 100 times weaker is another optimum: l2 reaches the fit.
+    weaker = representation.fit_linear_probe(train, labels, l2=l2 / 100)
+    assert np.abs(weaker.predict_proba(test) - expected).max() > 1e-2
+
+
 def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="non-finite"):
         representation.Whitening.fit(np.array([[np.nan, 1.0]]))
@@ -117,6 +144,9 @@ def test_bad_inputs_raise():
                                              np.zeros((1, 1)), np.array([0]), 2)
     with pytest.raises(ValueError):
         representation.clustering_accuracy([0, 1], [0])
+    with pytest.raises(ValueError, match="two classes"):
+        representation.linear_probe_accuracy(np.zeros((2, 1)), np.array([1, 1]),
+                                             np.zeros((1, 1)), np.array([0]), 2)
 
 
 if __name__ == "__main__":
