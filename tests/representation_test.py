@@ -1,16 +1,48 @@
 """Tests of the latent probe, the whitening and the Hungarian-matched clustering accuracy."""
 
+import itertools
 import sys
 
 import numpy as np
 import pytest
+from scipy import optimize
 
 from acai_tf.evaluation import representation
 
 
-def test_contingency_matrix_counts_cluster_label_pairs():
-    matrix = representation.contingency_matrix([0, 0, 1, 2, 2, 2], [1, 1, 0, 0, 2, 2])
-    np.testing.assert_array_equal(matrix, [[0, 1, 1], [2, 0, 0], [0, 0, 2]])
+def _brute_force_accuracy(labels, clusters):
+    """The best accuracy over every one-to-one cluster -> label map, by enumeration: ids are
+    padded to K = max(labels, clusters) + 1 and each permutation of range(K) tried."""
+    size = max(labels.max(), clusters.max()) + 1
+    return max(np.mean(np.array(permutation)[clusters] == labels)
+               for permutation in itertools.permutations(range(size)))
+
+
+def _index_counting_accuracy(labels, clusters):
+    """Hungarian matching on (cluster, label) counts made by index (np.add.at), every id below
+    the largest one a row or column whether it occurs or not."""
+    counts = np.zeros((clusters.max() + 1, labels.max() + 1), np.int64)
+    np.add.at(counts, (clusters, labels), 1)
+    rows, cols = optimize.linear_sum_assignment(counts, maximize=True)
+    mapping = dict(zip(rows, cols))
+    predicted = np.array([mapping.get(k, -1) for k in range(clusters.max() + 1)])[clusters]
+    return float(np.mean(predicted == labels))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_clustering_accuracy_is_the_best_one_to_one_matching(seed):
+    # Up to 6 labels and clusters, in unequal numbers, with ids that skip values.
+    rng = np.random.default_rng(seed)
+    count = int(rng.integers(1, 60))
+    labels = rng.choice(rng.permutation(6)[:rng.integers(1, 7)], count)
+    clusters = rng.choice(rng.permutation(6)[:rng.integers(1, 7)], count)
+    accuracy = representation.clustering_accuracy(labels, clusters)
+    assert accuracy == _brute_force_accuracy(labels, clusters)
+    assert accuracy == _index_counting_accuracy(labels, clusters)
+    mapping = representation.match_clusters(labels, clusters)
+    assert len(set(mapping.values())) == len(mapping)   # one-to-one
+    predicted = np.array([mapping.get(int(k), -1) for k in clusters])
+    assert np.mean(predicted == labels) == accuracy
 
 
 def test_match_clusters_inverts_a_permutation():

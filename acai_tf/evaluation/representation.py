@@ -27,26 +27,6 @@ WHITENING_EPSILON = 1e-5
 PROBE_IMPLEMENTATION = "sklearn LogisticRegression+StandardScaler"
 
 
-def contingency_matrix(labels: np.ndarray, clusters: np.ndarray, num_labels: int | None = None,
-                       num_clusters: int | None = None) -> np.ndarray:
-    """Counts of (cluster, label) pairs.
-
-    Args:
-        labels: int [N], true labels in [0, num_labels).
-        clusters: int [N], cluster ids in [0, num_clusters).
-        num_labels, num_clusters: matrix sizes; default 1 + the largest value seen.
-
-    Returns:
-        int64 [num_clusters, num_labels]; entry (k, c) counts examples of label c in cluster k.
-    """
-    labels, clusters = _check_pairs(labels, clusters)
-    num_labels = num_labels or int(labels.max(initial=-1)) + 1
-    num_clusters = num_clusters or int(clusters.max(initial=-1)) + 1
-    matrix = np.zeros((num_clusters, num_labels), np.int64)
-    np.add.at(matrix, (clusters, labels), 1)
-    return matrix
-
-
 def match_clusters(labels: np.ndarray, clusters: np.ndarray) -> dict[int, int]:
     """The one-to-one cluster -> label assignment that maximises the examples labelled right.
 
@@ -54,12 +34,13 @@ def match_clusters(labels: np.ndarray, clusters: np.ndarray) -> dict[int, int]:
         labels: int [N] true labels; clusters: int [N] cluster ids.
 
     Returns:
-        {cluster id: label}; with more clusters than labels, the surplus clusters are absent
-        (their examples count as wrong).
+        {cluster id: label} over the clusters that occur; with more clusters than labels, the
+        surplus clusters are absent (their examples count as wrong).
     """
-    matrix = contingency_matrix(labels, clusters)
-    rows, cols = optimize.linear_sum_assignment(matrix, maximize=True)
-    return {int(row): int(col) for row, col in zip(rows, cols)}
+    labels, clusters = _check_pairs(labels, clusters)
+    counts, cluster_ids, label_ids = _cluster_label_counts(labels, clusters)
+    rows, cols = optimize.linear_sum_assignment(counts, maximize=True)
+    return {int(cluster_ids[row]): int(label_ids[col]) for row, col in zip(rows, cols)}
 
 
 def clustering_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
@@ -72,9 +53,19 @@ def clustering_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
         Accuracy in [0, 1]; 1 for a perfect clustering whatever the cluster numbering.
     """
     labels, clusters = _check_pairs(labels, clusters)
-    mapping = match_clusters(labels, clusters)
-    predicted = np.array([mapping.get(int(k), -1) for k in range(clusters.max() + 1)])[clusters]
-    return float(np.mean(predicted == labels))
+    counts, _, _ = _cluster_label_counts(labels, clusters)
+    rows, cols = optimize.linear_sum_assignment(counts, maximize=True)
+    return float(counts[rows, cols].sum() / len(labels))
+
+
+def _cluster_label_counts(labels: np.ndarray, clusters: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """int64 [K, C] counts of (cluster, label) pairs over the K clusters and C labels that
+    occur, with the cluster ids [K] and labels [C] of its rows and columns (ascending)."""
+    # Imported here: scikit-learn is slow to import and only the metrics need it.
+    from sklearn.metrics import cluster  # pylint: disable=import-outside-toplevel
+
+    return cluster.contingency_matrix(clusters, labels), np.unique(clusters), np.unique(labels)
 
 
 @dataclasses.dataclass(frozen=True)
