@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from acai_tf import images, text_tables
+from acai_tf import atomic_write, images, text_tables
 from acai_tf.evaluation import results as results_lib
 from acai_tf.run_records import ReportError, Run, groups
 
@@ -254,7 +254,6 @@ def write_report(runs: Sequence[Run], output_dir: str) -> list[str]:
 
 
 def write_text(path: str, text: str) -> str:
-    """Writes UTF-8 text to path and returns the path."""
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    """Replaces path with UTF-8 text atomically (`atomic_write`) and returns the path."""
+    atomic_write.write_text(path, text)
     return path

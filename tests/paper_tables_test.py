@@ -104,6 +104,15 @@ def test_probe_table_says_which_implementation_fit_the_probes(tmp_path, fake_run
             "StandardScaler, 2 run(s).") in markdown
 
 
+def test_write_text_replaces_a_file_whole_or_not_at_all(tmp_path):
+    path = str(tmp_path / "tables.md")
+    assert paper_tables.write_text(path, "old\n") == path
+    with pytest.raises(TypeError):
+        paper_tables.write_text(path, None)   # fails while writing: the old file stays whole
+    assert (tmp_path / "tables.md").read_text(encoding="utf-8") == "old\n"
+    assert os.listdir(tmp_path) == ["tables.md"]   # and no temporary file is left behind
+
+
 def test_nan_metric_shows_as_undefined_but_an_unmeasured_one_is_left_out(tmp_path, fake_run):
     runs = [run_records.load_run(fake_run(tmp_path, "a", results=lines_results(0.002, None))),
             run_records.load_run(fake_run(tmp_path, "b", seed=1,
