@@ -29,6 +29,9 @@ setuptools.setup(
         "numpy>=1.26,<3",
         "scipy>=1.11",
         "scikit-learn>=1.4",
+        # The linear probe limits BLAS and OpenMP threads with it; scikit-learn installs it too,
+        # but the code imports it directly.
+        "threadpoolctl>=3.1",
         "pillow>=10.0",
     ],
     entry_points={

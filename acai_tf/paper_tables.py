@@ -13,7 +13,7 @@ hold is shown. Tables, by file name:
 - table2_classifier: the in-training latent classifier's test accuracy (%) at the checkpoint;
 - table2_classifier_training: the same by the paper's protocol (eval/latent_accuracy, median
   of the last `last_n` values);
-- table2_probe: the post-hoc linear probe's test accuracy (%);
+- table2_probe: the post-hoc linear probe's test accuracy (%), with what fit the probes;
 - table3_clustering: K-means clustering accuracy (%).
 
 Each table is written as <name>.md (with a note on run counts) and <name>.csv (long format:
@@ -23,13 +23,14 @@ values come from W/eval/results.json (see acai_tf.evaluation.checkpoint_eval).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import os
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from acai_tf import images, text_tables
+from acai_tf import atomic_write, images, text_tables
 from acai_tf.evaluation import results as results_lib
 from acai_tf.run_records import ReportError, Run, groups
 
@@ -74,6 +75,23 @@ def _kmeans_note(runs: Sequence[Run]) -> str:
             f"{values('train_examples')}.")
 
 
+def _probe_note(runs: Sequence[Run]) -> str:
+    """What fit the probes of `runs`; results that predate the record of it were fit by the
+    hand-written softmax (`results.LEGACY_PROBE_IMPLEMENTATION`), and the note says so."""
+    counts = collections.Counter(results_lib.probe_implementation(run.results or {})
+                                 for run in runs)
+    counts.pop(None, None)
+
+    def said(name: str) -> str:
+        return (f"{name} (results that predate the record of the probe's implementation)"
+                if name == results_lib.LEGACY_PROBE_IMPLEMENTATION else name)
+
+    if len(counts) == 1:
+        return f"Probe: {said(next(iter(counts)))}."
+    return "Probe: " + "; ".join(f"{said(name)}, {count} run(s)"
+                                 for name, count in sorted(counts.items())) + "."
+
+
 def _last_n_note(runs: Sequence[Run]) -> str:
     last_n = ", ".join(sorted({str(run.last_n) for run in runs}))
     return f"Per run: the median of the last {last_n} training-time evaluations."
@@ -97,7 +115,7 @@ TABLES: dict[str, tuple[str, tuple[_Metric, ...], Callable[[Sequence[Run]], str]
     "table2_classifier_training": (f"Table 2: single-layer classifier, {_TRAINING}", (
         _Metric(_ACCURACY, _training("eval/latent_accuracy")),), _last_n_note),
     "table2_probe": ("Linear probe on frozen latents", (
-        _Metric(_ACCURACY, _result("classifier", "probe_accuracy")),), None),
+        _Metric(_ACCURACY, _result("classifier", "probe_accuracy")),), _probe_note),
     "table3_clustering": ("Table 3: K-means clustering", (
         _Metric(_ACCURACY, _result("clustering", "accuracy")),), _kmeans_note),
 }
@@ -236,7 +254,6 @@ def write_report(runs: Sequence[Run], output_dir: str) -> list[str]:
 
 
 def write_text(path: str, text: str) -> str:
-    """Writes UTF-8 text to path and returns the path."""
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    """Replaces path with UTF-8 text atomically (`atomic_write`) and returns the path."""
+    atomic_write.write_text(path, text)
     return path

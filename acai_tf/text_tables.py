@@ -1,7 +1,7 @@
 """Tables as text: Markdown grids and CSV, for the paper tables and the benchmarks' results.
 
 Cells are rendered with str(); a "|" inside a Markdown cell is escaped so that it cannot split
-the row.
+the row, and an empty cell is written "| |" (one space, as a table typed by hand has it).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Iterable, Sequence
 def markdown(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
     """The lines of a Markdown table: the header, the separator, one line per row."""
     def line(cells: Sequence[object]) -> str:
-        return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
+        texts = (str(cell).replace("|", "\\|") for cell in cells)
+        return "|" + "|".join(f" {text} " if text else " " for text in texts) + "|"
 
     return [line(header), "|" + "---|" * len(header)] + [line(row) for row in rows]
 

@@ -56,7 +56,7 @@ quiet_tensorflow()
 # pylint: disable=wrong-import-position
 from absl import app, flags
 
-from acai_tf import atomic_write, datasets, metrics_log, paper_tables
+from acai_tf import atomic_write, datasets, metrics_log, paper_tables, text_tables
 from acai_tf.cli import runner
 from acai_tf.errors import UserError
 from acai_tf.evaluation import protocols
@@ -211,35 +211,33 @@ def last_and_table1(reports: Sequence[dict[str, float]]) -> list[str]:
     return cells
 
 
-def run_row(run: dict[str, Any]) -> str:
-    """One Markdown row: record, kimg, reports, cadence, plateau exit, last and Table-1 values,
+def run_row(run: dict[str, Any]) -> list[str]:
+    """One table row: record, kimg, reports, cadence, plateau exit, last and Table-1 values,
     precision and commits."""
     reports = run["reports"]
     kimg = reports[-1]["kimg"] if reports else 0.0
     cadence = reports[1]["kimg"] - reports[0]["kimg"] if len(reports) > 1 else None
     exit_kimg = plateau_exit(reports)
     plateau = f"{exit_kimg:g}" if exit_kimg is not None else f"not by {kimg:g}"
-    cells = last_and_table1(reports)
     starts = run["config"].get("runs") or [{}]
     commits = ", ".join(dict.fromkeys(str(s.get("commit", "?"))[:7] for s in starts))
     precision = run["config"].get("train", {}).get("precision", "float32")
     every = f"{cadence:g}" if cadence else "-"
-    return (f"| {run['name']} | {kimg:g} | {len(reports)} | {every} | {plateau} | "
-            f"{' | '.join(cells)} | {precision} | {commits} |")
+    return [run["name"], f"{kimg:g}", str(len(reports)), every, plateau,
+            *last_and_table1(reports), precision, commits]
 
 
-TABLE_HEAD = ("| record | kimg | reports | every (kimg) | left the plateau at (kimg) | "
-              "distance x10^3, last | distance x10^3, Table 1 | smoothness, last | "
-              "smoothness, Table 1 | precision | commits |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|")
+TABLE_HEADER = ["record", "kimg", "reports", "every (kimg)", "left the plateau at (kimg)",
+                "distance x10^3, last", "distance x10^3, Table 1", "smoothness, last",
+                "smoothness, Table 1", "precision", "commits"]
 
 
 def table(runs: Sequence[dict[str, Any]], blending: dict[str, float]) -> str:
     """The runs' rows and pixel blending's, with the column definitions."""
-    rows = [TABLE_HEAD, *(run_row(run) for run in runs),
-            f"| pixel blending (same pairs) | - | - | - | - | "
-            f"{blending['mean_distance'] * 1e3:.2f} | - | {blending['mean_smoothness']:.2f} | - "
-            "| - | - |"]
+    blending_row = ["pixel blending (same pairs)", "-", "-", "-", "-",
+                    f"{blending['mean_distance'] * 1e3:.2f}", "-",
+                    f"{blending['mean_smoothness']:.2f}", "-", "-", "-"]
+    rows = text_tables.markdown(TABLE_HEADER, [*(run_row(run) for run in runs), blending_row])
     return "\n".join(rows) + (
         "\n\n`left the plateau at`: the first report whose reconstruction MSE (training batches, "
         f"`losses/reconstruction`) is below {PLATEAU_MSE}; the plateau is the decoder drawing the "
@@ -361,9 +359,8 @@ def restart_markdown(runs: Sequence[dict[str, Any]]) -> str:
                 upto = [report for report in run["reports"] if report["kimg"] <= kimg]
                 cells = [_value(upto[-1].get("losses/reconstruction"), 1.0, 4),
                          *last_and_table1(upto)]
-                rows.append(f"| {paper_tables.display_name(run['model'])} | {run['seed']} | "
-                            f"{kimg:g} | {run_name(run)} | {machine_classes(run)} | "
-                            f"{' | '.join(cells)} |")
+                rows.append([paper_tables.display_name(run["model"]), run["seed"], f"{kimg:g}",
+                             run_name(run), machine_classes(run), *cells])
         name = paper_tables.display_name(current["model"]) + f" seed {current['seed']}"
         for i, a in enumerate(group):
             for b in group[i + 1:]:
@@ -379,9 +376,9 @@ def restart_markdown(runs: Sequence[dict[str, Any]]) -> str:
         "never spliced. `CPU`: the kernels each run trained with (oneDNN's AVX-512 kernels or "
         "the AVX2 ones, from its start records).",
         "",
-        "| model | seed | kimg | run | CPU | reconstruction MSE | distance x10^3 | "
-        "distance x10^3, Table 1 | smoothness | smoothness, Table 1 |",
-        "|---|---|---|---|---|---|---|---|---|---|", *rows, "",
+        *text_tables.markdown(["model", "seed", "kimg", "run", "CPU", "reconstruction MSE",
+                               "distance x10^3", "distance x10^3, Table 1", "smoothness",
+                               "smoothness, Table 1"], rows), "",
         "Reports compared value by value (every logged loss, monitor and lines metric, "
         "images/s aside) at every step two runs both reported:", "", *pairs]) + "\n"
 
@@ -407,10 +404,8 @@ def official_markdown(runs: Sequence[dict[str, Any]], blending: dict[str, float]
              "it averages different spans; the lines metrics are of the model at that kimg."
              + (" `ours, lost at N kimg`: a run of ours whose workdir was lost at N kimg (its "
                 "`.lost-` record); `ours` of the same model and seed is its restart from step 0."
-                if any(run["lost"] for run in runs) else ""), "",
-             "| model | kimg | source | every (kimg) | reconstruction MSE | distance x10^3 | "
-             "smoothness |",
-             "|---|---|---|---|---|---|---|"]
+                if any(run["lost"] for run in runs) else ""), ""]
+    rows = []
     for model in MODELS:
         seed0 = [run for run in runs if run["model"] == model and run["seed"] == 0]
         official = next((run for run in seed0 if run["source"] == "official"), None)
@@ -435,11 +430,12 @@ def official_markdown(runs: Sequence[dict[str, Any]], blending: dict[str, float]
                 report = reports[index]
                 every = kimg - reports[index - 1]["kimg"] if index else kimg
                 source = run["source"] + (f", {run_name(run)}" if run["lost"] else "")
-                lines.append(
-                    f"| {paper_tables.display_name(model)} | {kimg:g} | {source} | {every:g} | "
-                    f"{_value(report.get('losses/reconstruction'), 1.0, 4)} | "
-                    f"{_value(report.get('eval/mean_distance'), 1e3)} | "
-                    f"{_value(report.get('eval/mean_smoothness'))} |")
+                rows.append([paper_tables.display_name(model), f"{kimg:g}", source,
+                             f"{every:g}", _value(report.get("losses/reconstruction"), 1.0, 4),
+                             _value(report.get("eval/mean_distance"), 1e3),
+                             _value(report.get("eval/mean_smoothness"))])
+    lines += text_tables.markdown(["model", "kimg", "source", "every (kimg)",
+                                   "reconstruction MSE", "distance x10^3", "smoothness"], rows)
     return "\n".join(lines) + "\n"
 
 

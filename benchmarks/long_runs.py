@@ -58,7 +58,7 @@ if _ROOT not in sys.path:
 # pylint: disable=wrong-import-position
 from absl import app, flags
 
-from acai_tf import atomic_write, checkpoints, metrics_log
+from acai_tf import atomic_write, checkpoints, metrics_log, text_tables
 from acai_tf import workdir as workdir_lib
 from acai_tf.cli import runner
 from acai_tf.errors import UserError
@@ -377,10 +377,8 @@ def index(records_dir: str) -> str:
             "workdir (see benchmarks/long_runs.py). `.lost-<start>` folders hold the records of a "
             "run whose workdir was lost; its run was restarted from step 0 in the folder without "
             "the suffix. `checkpoint`: the kimg of the checkpoint saved in its `resume/` folder "
-            "(`--checkpoints`), from which `--restore` rebuilds a lost workdir.", "",
-            "| record | model | kimg | budget (kimg) | reports | precision | started | commits | "
-            "checkpoint (kimg) |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "(`--checkpoints`), from which `--restore` rebuilds a lost workdir.", ""]
+    cells = []
     for name in sorted(os.listdir(records_dir)):
         folder = os.path.join(records_dir, name)
         if not os.path.isfile(os.path.join(folder, "config.json")):
@@ -393,11 +391,12 @@ def index(records_dir: str) -> str:
         kimg = reports[-1]["kimg"] if reports else 0.0
         manifest = read_manifest(folder)
         checkpoint = f"{manifest['kimg']:g}" if manifest else "-"
-        rows.append(
-            f"| {name} | {config.get('model', {}).get('name', '?')} | {kimg:g} | "
-            f"{train.get('train_kimg', '?'):g} | {len(reports)} | "
-            f"{train.get('precision', '?')} | {starts[0].get('started', '?')} | "
-            f"{', '.join(commits)} | {checkpoint} |")
+        cells.append([name, config.get("model", {}).get("name", "?"), f"{kimg:g}",
+                      f"{train.get('train_kimg', '?'):g}", len(reports),
+                      train.get("precision", "?"), starts[0].get("started", "?"),
+                      ", ".join(commits), checkpoint])
+    rows += text_tables.markdown(["record", "model", "kimg", "budget (kimg)", "reports",
+                                  "precision", "started", "commits", "checkpoint (kimg)"], cells)
     return "\n".join(rows) + "\n"
 
 

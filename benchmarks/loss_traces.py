@@ -20,7 +20,7 @@ import sys
 from absl import app
 from absl import flags
 
-from acai_tf import explosion
+from acai_tf import atomic_write, explosion
 
 _OUT_DIR = flags.DEFINE_string("out_dir", "out/loss_traces", "Where the .npz traces go.")
 _TRAIN_KIMG = flags.DEFINE_float("train_kimg", 64, "Length of each run.")
@@ -82,7 +82,8 @@ def record(run: str, path: str) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
     train_lib.train(_config(run), workdir, eval_settings=None, extra_callbacks=[recorder],
                     log=print)
-    np.savez(path, **{key: np.asarray(values) for key, values in recorder.rows.items()})
+    with atomic_write.replacing(path, "wb") as f:
+        np.savez(f, **{key: np.asarray(values) for key, values in recorder.rows.items()})
     shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -49,7 +49,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
-from acai_tf import atomic_write, datasets, machine, models
+from acai_tf import atomic_write, datasets, machine, models, text_tables
 from acai_tf.cli import runner
 from acai_tf.config import ConfigError
 
@@ -206,13 +206,13 @@ def markdown(rows: Sequence[dict[str, float]], name: str, reference_dir: str) ->
              f"{machine.source_commit()}; {machine.one_line(machine.describe())}.", "",
              "The rounding control is a second copy of our model started from the official "
              f"weights times (1 + {CONTROL_PERTURBATION:g}); its columns give its gaps to our "
-             "model: what a perturbation of a few float32 ulps does within one code.", "",
-             "| step | official MSE | our MSE | relative MSE gap | its rounding control | "
-             "weight gap | its rounding control |",
-             "|---|---|---|---|---|---|---|"]
-    lines += [f"| {row['step']} | {row['official_mse']:.6f} | {row['ours_mse']:.6f} | "
-              f"{row['mse_gap']:.1e} | {row['control_mse_gap']:.1e} | "
-              f"{row['weight_gap']:.1e} | {row['control_gap']:.1e} |" for row in rows]
+             "model: what a perturbation of a few float32 ulps does within one code.", ""]
+    lines += text_tables.markdown(
+        ["step", "official MSE", "our MSE", "relative MSE gap", "its rounding control",
+         "weight gap", "its rounding control"],
+        [[row["step"], f"{row['official_mse']:.6f}", f"{row['ours_mse']:.6f}",
+          f"{row['mse_gap']:.1e}", f"{row['control_mse_gap']:.1e}", f"{row['weight_gap']:.1e}",
+          f"{row['control_gap']:.1e}"] for row in rows])
     return "\n".join(lines) + "\n"
 
 

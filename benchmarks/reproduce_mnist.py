@@ -23,11 +23,11 @@ on 2 cores; the count used is in the table); another --n_init or --max_train_exa
 evaluates the final checkpoints again. Written to --results_dir (default OUT):
 mnist_tables.md (the budget, seeds and machine, then Table 2: the in-training classifier by the
 paper's protocol, the median of the last --last_n training-time evaluations, and at the
-evaluated checkpoint, and the linear probe; Table 3: K-means accuracy; rows per latent dim,
-columns the models in the paper's order, mean ± std over seeds), mnist_table.csv,
-mnist_figure.png (per model and latent size, interpolations between the same test digits) and
-mnist_reproduction.json; OUT is also an HParams experiment (`tensorboard --logdir OUT`). Bad
-input: one line `error: ...`, exit status 1, before any training.
+evaluated checkpoint, and the linear probe, with what fit it; Table 3: K-means accuracy; rows
+per latent dim, columns the models in the paper's order, mean ± std over seeds),
+mnist_table.csv, mnist_figure.png (per model and latent size, interpolations between the same
+test digits) and mnist_reproduction.json; OUT is also an HParams experiment (`tensorboard
+--logdir OUT`). Bad input: one line `error: ...`, exit status 1, before any training.
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ quiet_tensorflow()
 from absl import app
 from absl import flags
 
-from acai_tf import images, paper_tables
+from acai_tf import images, paper_tables, run_records
 from acai_tf.config import ConfigError
-from acai_tf.evaluation import checkpoint_eval
+from acai_tf.evaluation import checkpoint_eval, results as results_lib
 from acai_tf.evaluation.training_eval import EvalSettings
 from acai_tf.cli import runner
 
@@ -136,10 +136,19 @@ def reproduce(out_dir: str, *, models: Sequence[str] = MODELS, latents: Sequence
     reproduction_outputs.write_record(
         paths["json"], command=command, config=runs[0][1], last_n=last_n, seeds=seeds,
         wall_time_s=wall_time, n_init=n_init, max_train_examples=max_train_examples,
-        runs=[reproduction_outputs.run_entry(run, {part: (run.results or {}).get(part)
-                                           for part in ("classifier", "clustering")})
-              for run in loaded])
+        runs=[reproduction_outputs.run_entry(run, checkpoint_entry(run)) for run in loaded])
     return paths
+
+
+def checkpoint_entry(run: run_records.Run) -> dict[str, Any]:
+    """A run's checkpoint evaluation for the JSON record: its classifier and clustering results,
+    the classifier's naming what fit the probe (also for results older than that record)."""
+    entry = {part: (run.results or {}).get(part) for part in ("classifier", "clustering")}
+    implementation = results_lib.probe_implementation(run.results or {})
+    if implementation is not None:
+        entry["classifier"] = {**entry["classifier"],
+                               results_lib.PROBE_IMPLEMENTATION_KEY: implementation}
+    return entry
 
 
 CAPTION = (f"Figure (mnist_figure.png): per model (rows) and latent size (columns), "

@@ -41,7 +41,8 @@ from absl import flags
 
 # First: importing acai_tf.cli keeps TensorFlow's start-up banner off stderr (quiet_start).
 from acai_tf.cli import runner  # isort: skip
-from acai_tf import atomic_write, machine, metrics_log, paper_runs, run_records, strict_json
+from acai_tf import (atomic_write, machine, metrics_log, paper_runs, run_records,
+                     strict_json, text_tables)
 from acai_tf import workdir as workdir_lib
 from acai_tf.errors import UserError
 from acai_tf.serving import export_lib, pretrained
@@ -189,8 +190,8 @@ def _record(workdir: str, copy: str, config, step: int, shape: tuple[int, int],
 def _readme(record: dict) -> str:
     """README.md of the shipped folder, from its metrics.json content."""
     lines, taken = record["lines_benchmark"], record["checkpoint"]
-    rows = [f"| {name} | {m['mean_distance']:.4g} | {m['mean_smoothness']:.3f} | "
-            f"{100 * m['long_way_fraction']:.1f} % |"
+    rows = [[name, f"{m['mean_distance']:.4g}", f"{m['mean_smoothness']:.3f}",
+             f"{100 * m['long_way_fraction']:.1f} %"]
             for name, m in (("this model", lines["exported_model"]),
                             ("pixel blending of the same pairs", lines["pixel_blending"]))]
     differences = "; ".join(record["differs_from_paper"])
@@ -219,8 +220,8 @@ def _readme(record: dict) -> str:
     # "\0" holds "3.9 %" together across the wrapping.
     text = [textwrap.fill(paragraph.replace(" %", "\0%"), 100, break_on_hyphens=False)
             .replace("\0", " ") for paragraph in paragraphs]
-    table = "\n".join(["| | mean distance | mean smoothness | long way round |",
-                       "|---|---|---|---|", *rows])
+    table = "\n".join(text_tables.markdown(
+        ["", "mean distance", "mean smoothness", "long way round"], rows))
     return "\n\n".join(["# Pretrained ACAI on lines32", *text[:2], table, *text[2:],
                          f"    {record['shipped']['command']}"]) + "\n"
 

@@ -60,5 +60,23 @@ def test_the_time_estimate_depends_on_the_cpu_class_and_onednn():
     assert demo.estimated_minutes(0, False, False) == demo.EXTRA_MINUTES
 
 
+def test_scores_table_rows_and_the_committed_columns():
+    scores = {"ACAI (this run)": {"mean_distance": 0.0012345, "mean_smoothness": 0.31234},
+              "Pixel blending": {"mean_distance": 0.0061, "mean_smoothness": float("nan")}}
+    assert demo.scores_table(scores) == [
+        "| 256 interpolations | mean distance (lower is better) | smoothness (lower is better) |",
+        "|---|---|---|",
+        "| ACAI (this run) | 0.001234 | 0.312 |",
+        "| Pixel blending | 0.0061 | nan |"]
+    # Beside a shipped model: the scores committed in its metrics.json ("n/a" where absent).
+    committed = [{"mean_distance": 0.0012, "mean_smoothness": 0.3}, {}]
+    assert demo.scores_table(scores, committed) == [
+        "| 256 interpolations | mean distance (lower is better) | smoothness (lower is better) "
+        "| in metrics.json: distance | smoothness |",
+        "|---|---|---|---|---|",
+        "| ACAI (this run) | 0.001234 | 0.312 | 0.0012 | 0.300 |",
+        "| Pixel blending | 0.0061 | n/a | n/a | n/a |"]
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

@@ -14,6 +14,7 @@ from acai_tf import datasets, models
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
 from acai_tf.cli import evaluate as evaluate_binary
+from acai_tf.cli import runner
 
 import python_process
 
@@ -58,8 +59,12 @@ def fixture_run_main(capsys):
     def run(*args: str):
         flag_values = flags.FlagValues()
         evaluate_binary.define_flags(flag_values)
-        flag_values(["evaluate", *args])
-        code = evaluate_binary.evaluate_from_flags(flag_values)
+        try:  # parsed as the binary parses: a bad flag value exits 1 after one error line
+            runner.parse_or_exit(["evaluate", *args], flag_values)
+        except SystemExit as exit_:
+            code = exit_.code
+        else:
+            code = evaluate_binary.evaluate_from_flags(flag_values)
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 
@@ -108,9 +113,17 @@ def test_dataset_not_prepared(run_main, mnist_run, tmp_path):
     assert not os.path.exists(os.path.join(mnist_run, "eval", "results.json.tmp"))
 
 
+def test_a_flag_below_its_bound_is_one_line_in_a_real_process(tmp_path):
+    result = _evaluate_process(f"--workdir={tmp_path}", "--max_train_examples=0")
+    assert result.returncode == 1
+    assert _errors(result.stderr) == [
+        "error: flag --max_train_examples=0: 0 is not a positive integer"]
+
+
 @pytest.mark.parametrize("flag, message", [
-    ("--n_init=0", "error: --n_init must be at least 1, got 0"),
-    ("--batch_size=-5", "error: --batch_size must be at least 1, got -5"),
+    ("--n_init=0", "error: flag --n_init=0: 0 is not a positive integer"),
+    ("--batch_size=-5", "error: flag --batch_size=-5: -5 is not a positive integer"),
+    ("--max_train_examples=0", "error: flag --max_train_examples=0: 0 is not a positive integer"),
     ("--parts=lines,speed",
      "error: unknown evaluation(s) speed; known: lines, classifier, clustering"),
 ])

@@ -2,6 +2,7 @@
 
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -39,12 +40,50 @@ def test_shapes():
 
 
 def test_initialiser_is_untruncated_normal_with_reference_std():
-    kernel = networks.HeModifiedNormal(0.2, seed=0)((3, 3, 64, 128)).numpy()
+    kernel = networks.he_modified_normal(0.2, seed=0)((3, 3, 64, 128)).numpy()
     expected_std = 1.0 / np.sqrt((1 + 0.2**2) * 3 * 3 * 64)
     assert abs(kernel.std() / expected_std - 1) < 0.01
     assert abs(kernel.mean()) < 0.01 * expected_std * 10
     # A truncated normal (Keras HeNormal) never exceeds 2 std; 73,728 plain draws do.
     assert np.abs(kernel).max() > 3 * expected_std
+
+
+def _formula_kernel(shape, seed):
+    """The reference's formula drawn directly, as the project drew it before VarianceScaling:
+    keras.random.normal with std 1 / sqrt((1 + 0.2**2) * fan_in), fan_in = kh * kw * c_in."""
+    fan_in = shape[0] * shape[1] * shape[2]
+    return keras.random.normal(shape, stddev=1.0 / np.sqrt((1.0 + 0.2**2) * fan_in),
+                               seed=seed)
+
+
+def test_variance_scaling_std_is_the_formula_in_float32_for_every_fan_in():
+    # keras.random.normal scales float32 draws by the std as float32: equal float32 stds give
+    # equal kernels. VarianceScaling's std is sqrt(scale / fan_in), the formula's
+    # 1 / sqrt(1.04 * fan_in); they may differ in float64 but must round alike.
+    fan_in = np.arange(1, 40_000, dtype=np.float64)
+    formula = 1.0 / np.sqrt((1.0 + 0.2**2) * fan_in)
+    variance_scaling = np.sqrt(networks.he_modified_normal(0.2).scale / fan_in)
+    np.testing.assert_array_equal(formula.astype(np.float32),
+                                  variance_scaling.astype(np.float32))
+
+
+@pytest.mark.parametrize("name", ["lines32", "mnist32_latent2", "svhn32_latent16"])
+def test_networks_kernels_are_the_formula_bit_for_bit(name):
+    (colors, depth, latent, width), _ = REFERENCE_COUNTS[name]
+    scales = scales_for(32, width)
+    networks_ = [networks.make_encoder(32, colors, depth, latent, scales, seed=3),
+                 networks.make_decoder(width, latent, depth, colors, scales, seed=3),
+                 networks.make_critic(32, colors, depth, latent, scales, seed=3).layers[0]]
+    compared = 0
+    for network in networks_:
+        for layer in network.layers:
+            if hasattr(layer, "kernel"):
+                expected = _formula_kernel(tuple(layer.kernel.shape),
+                                           networks.layer_seed(3, f"{network.name}/{layer.name}"))
+                assert layer.kernel.numpy().tobytes() == np.asarray(expected).tobytes(), (
+                    f"{network.name}/{layer.name}")
+                compared += 1
+    assert compared == 3 * (2 * scales + 3) - 1   # encoder and critic 2s + 3, decoder 2s + 2
 
 
 def test_biases_zero_and_hidden_slope_is_0_2():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from acai_tf import images, paper_tables, run_records
+from acai_tf.evaluation import representation, results as results_lib
 
 
 def lines_results(distance, smoothness):
@@ -76,6 +77,40 @@ def test_classifier_and_clustering_rows_by_dataset_and_latent_dim(tmp_path, fake
     assert ("K-means restarts (n_init): 10; train latents: 60000."
             in paper_tables.to_markdown(clustering))
     assert paper_tables.build_table("table1_lines_training", runs) is None
+
+
+def test_probe_table_says_which_implementation_fit_the_probes(tmp_path, fake_run):
+    def probe_run(name, seed, **implementation):
+        results = {"classifier": {"in_training_accuracy": 80.0, "probe_accuracy": 90.0,
+                                  **implementation}}
+        return run_records.load_run(fake_run(tmp_path, name, seed=seed, dataset="mnist32",
+                                             results=results))
+
+    current = results_lib.PROBE_IMPLEMENTATION_KEY
+    new = [probe_run(f"new{seed}", seed, **{current: representation.PROBE_IMPLEMENTATION})
+           for seed in range(2)]
+    markdown = paper_tables.to_markdown(paper_tables.build_table("table2_probe", new))
+    assert markdown.rstrip().endswith(
+        "per cell. Probe: sklearn LogisticRegression+StandardScaler.")
+    # Results written before the implementation was recorded were fit by the hand-written one.
+    old = probe_run("old", 2)
+    markdown = paper_tables.to_markdown(paper_tables.build_table("table2_probe", [old]))
+    assert markdown.rstrip().endswith(
+        "Probe: hand-written softmax under scipy L-BFGS (results that predate the record of "
+        "the probe's implementation).")
+    markdown = paper_tables.to_markdown(paper_tables.build_table("table2_probe", [*new, old]))
+    assert ("Probe: hand-written softmax under scipy L-BFGS (results that predate the record "
+            "of the probe's implementation), 1 run(s); sklearn LogisticRegression+"
+            "StandardScaler, 2 run(s).") in markdown
+
+
+def test_write_text_replaces_a_file_whole_or_not_at_all(tmp_path):
+    path = str(tmp_path / "tables.md")
+    assert paper_tables.write_text(path, "old\n") == path
+    with pytest.raises(TypeError):
+        paper_tables.write_text(path, None)   # fails while writing: the old file stays whole
+    assert (tmp_path / "tables.md").read_text(encoding="utf-8") == "old\n"
+    assert os.listdir(tmp_path) == ["tables.md"]   # and no temporary file is left behind
 
 
 def test_nan_metric_shows_as_undefined_but_an_unmeasured_one_is_left_out(tmp_path, fake_run):

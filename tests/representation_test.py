@@ -1,16 +1,48 @@
 """Tests of the latent probe, the whitening and the Hungarian-matched clustering accuracy."""
 
+import itertools
 import sys
 
 import numpy as np
 import pytest
+from scipy import optimize
 
 from acai_tf.evaluation import representation
 
 
-def test_contingency_matrix_counts_cluster_label_pairs():
-    matrix = representation.contingency_matrix([0, 0, 1, 2, 2, 2], [1, 1, 0, 0, 2, 2])
-    np.testing.assert_array_equal(matrix, [[0, 1, 1], [2, 0, 0], [0, 0, 2]])
+def _brute_force_accuracy(labels, clusters):
+    """The best accuracy over every one-to-one cluster -> label map, by enumeration: ids are
+    padded to K = max(labels, clusters) + 1 and each permutation of range(K) tried."""
+    size = max(labels.max(), clusters.max()) + 1
+    return max(np.mean(np.array(permutation)[clusters] == labels)
+               for permutation in itertools.permutations(range(size)))
+
+
+def _index_counting_accuracy(labels, clusters):
+    """Hungarian matching on (cluster, label) counts made by index (np.add.at), every id below
+    the largest one a row or column whether it occurs or not."""
+    counts = np.zeros((clusters.max() + 1, labels.max() + 1), np.int64)
+    np.add.at(counts, (clusters, labels), 1)
+    rows, cols = optimize.linear_sum_assignment(counts, maximize=True)
+    mapping = dict(zip(rows, cols))
+    predicted = np.array([mapping.get(k, -1) for k in range(clusters.max() + 1)])[clusters]
+    return float(np.mean(predicted == labels))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_clustering_accuracy_is_the_best_one_to_one_matching(seed):
+    # Up to 6 labels and clusters, in unequal numbers, with ids that skip values.
+    rng = np.random.default_rng(seed)
+    count = int(rng.integers(1, 60))
+    labels = rng.choice(rng.permutation(6)[:rng.integers(1, 7)], count)
+    clusters = rng.choice(rng.permutation(6)[:rng.integers(1, 7)], count)
+    accuracy = representation.clustering_accuracy(labels, clusters)
+    assert accuracy == _brute_force_accuracy(labels, clusters)
+    assert accuracy == _index_counting_accuracy(labels, clusters)
+    mapping = representation.match_clusters(labels, clusters)
+    assert len(set(mapping.values())) == len(mapping)   # one-to-one
+    predicted = np.array([mapping.get(int(k), -1) for k in clusters])
+    assert np.mean(predicted == labels) == accuracy
 
 
 def test_match_clusters_inverts_a_permutation():
@@ -109,6 +141,33 @@ def test_linear_probe_handles_constant_features_and_is_at_chance_on_noise():
     assert 0.4 < accuracy < 0.6
 
 
+def test_linear_probe_minimises_the_penalised_mean_cross_entropy():
+    # The probe's objective, mean cross-entropy + 0.5 * l2 * |W|^2 over standardised features,
+    # minimised independently by gradient descent: the probe's fit (its C derived from l2 and
+    # N) must give the same probabilities.
+    rng = np.random.default_rng(6)
+    train, test = rng.normal(size=(300, 5)) * 4 + 2, rng.normal(size=(200, 5)) * 4 + 2
+    labels = np.argmax(train @ rng.normal(size=(5, 3)) + rng.normal(size=(300, 3)) * 3, axis=1)
+    l2 = 0.05   # strong: far from the unpenalised optimum, and gradient descent converges fast
+    features = (train - train.mean(axis=0)) / train.std(axis=0)
+    weights, bias, onehot = np.zeros((5, 3)), np.zeros(3), np.eye(3)[labels]
+
+    def softmax(logits):
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    for _ in range(5000):
+        error = (softmax(features @ weights + bias) - onehot) / len(features)
+        weights -= 0.5 * (features.T @ error + l2 * weights)
+        bias -= 0.5 * error.sum(axis=0)
+    expected = softmax((test - train.mean(axis=0)) / train.std(axis=0) @ weights + bias)
+    probe = representation.fit_linear_probe(train, labels, l2=l2)
+    np.testing.assert_allclose(probe.predict_proba(test), expected, atol=1e-4)
+    # A penalty 100 times weaker is another optimum: l2 reaches the fit.
+    weaker = representation.fit_linear_probe(train, labels, l2=l2 / 100)
+    assert np.abs(weaker.predict_proba(test) - expected).max() > 1e-2
+
+
 def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="non-finite"):
         representation.Whitening.fit(np.array([[np.nan, 1.0]]))
@@ -117,6 +176,9 @@ def test_bad_inputs_raise():
                                              np.zeros((1, 1)), np.array([0]), 2)
     with pytest.raises(ValueError):
         representation.clustering_accuracy([0, 1], [0])
+    with pytest.raises(ValueError, match="two classes"):
+        representation.linear_probe_accuracy(np.zeros((2, 1)), np.array([1, 1]),
+                                             np.zeros((1, 1)), np.array([0]), 2)
 
 
 if __name__ == "__main__":

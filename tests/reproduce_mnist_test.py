@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import images, tensorboard_hparams
+from acai_tf import images, run_records, tensorboard_hparams
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError
 from acai_tf.evaluation import results as results_lib
@@ -63,7 +63,10 @@ def test_every_run_trains_the_paper_config_and_is_evaluated(reproduction):
         results = results_lib.read(_workdir(out_dir, model))
         assert results["clustering"]["n_init"] == 2
         assert results["clustering"]["train_examples"] == 500
-        assert set(results["classifier"]) == {"in_training_accuracy", "probe_accuracy"}
+        assert set(results["classifier"]) == {"in_training_accuracy", "probe_accuracy",
+                                              "probe_implementation"}
+        assert results["classifier"]["probe_implementation"] == (
+            "sklearn LogisticRegression+StandardScaler")
     assert lines[0] == "run 0/2, elapsed 0:00:00, estimated remaining unknown (1 kimg to go)"
     progress = [line for line in lines if line.startswith("run ")]
     assert progress[1].startswith("run 1/2, elapsed ") and "estimated remaining" in progress[1]
@@ -76,7 +79,8 @@ def test_markdown_has_both_tables_the_budget_and_the_restarts(reproduction):
         text = f.read()
     for fact in ("train_kimg = 0.5", "report_kimg = 0.25", "2 per run", "last_n = 2",
                  "Seeds: 0", "n_init = 2 restarts", "first 500 train latents", "Hardware: ",
-                 "Command: `python reproduce`", "K-means restarts (n_init): 2"):
+                 "Command: `python reproduce`", "K-means restarts (n_init): 2",
+                 "Probe: sklearn LogisticRegression+StandardScaler."):
         assert fact in text
     header = "| Dataset | Latent dim | Metric | Baseline | ACAI |"
     assert text.count(header) == 4  # classifier (training, checkpoint), probe, K-means
@@ -122,7 +126,24 @@ def test_json_is_strict_and_records_the_restarts(reproduction):
         ("baseline", 32), ("acai", 32)]
     for run in data["runs"]:
         assert run["checkpoint"]["clustering"]["n_init"] == 2
+        assert run["checkpoint"]["classifier"]["probe_implementation"] == (
+            "sklearn LogisticRegression+StandardScaler")
         assert "eval/latent_accuracy" in run["training_medians"]
+
+
+def test_json_names_the_hand_written_probe_for_results_without_the_field(tmp_path, fake_run):
+    results = {"classifier": {"in_training_accuracy": 80.0, "probe_accuracy": 90.0},
+               "clustering": {"accuracy": 60.0, "n_init": 2, "train_examples": 500}}
+    run = run_records.load_run(fake_run(tmp_path, "old", dataset="mnist32", results=results))
+    assert reproduce_mnist.checkpoint_entry(run) == {
+        "classifier": {**results["classifier"],
+                       "probe_implementation": "hand-written softmax under scipy L-BFGS"},
+        "clustering": results["clustering"]}
+    assert run.results["classifier"] == results["classifier"]   # the run's own is unchanged
+    no_probe = run_records.load_run(fake_run(tmp_path, "lines", results={
+        "classifier": {"in_training_accuracy": 50.0}}))
+    assert reproduce_mnist.checkpoint_entry(no_probe) == {
+        "classifier": {"in_training_accuracy": 50.0}, "clustering": None}
 
 
 def test_runs_form_one_hparams_table_and_missing_sessions_are_backfilled(reproduction):

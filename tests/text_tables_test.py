@@ -14,6 +14,11 @@ def test_markdown_has_a_header_a_separator_and_escaped_cells():
         "| Model | Rate |", "|---|---|", "| ACAI | 12.5 |", "| a\\|b | – |"]
 
 
+def test_markdown_writes_an_empty_cell_as_one_space():
+    assert text_tables.markdown(["", "mean"], [["model", ""]]) == [
+        "| | mean |", "|---|---|", "| model | |"]
+
+
 def test_csv_text_round_trips():
     text = text_tables.csv_text(["model", "mean"], [["acai", repr(0.1)], ["vae, big", 2]])
     assert text.endswith("\n") and "\r" not in text

@@ -32,11 +32,12 @@ import os
 import subprocess
 import sys
 import time
+from typing import Sequence
 
 import numpy as np
 from absl import flags
 
-from acai_tf import fast_conv, images, machine, paper_runs, train_lib
+from acai_tf import fast_conv, images, machine, paper_runs, text_tables, train_lib
 from acai_tf import workdir as workdir_lib
 from acai_tf.cli import runner
 from acai_tf.config import ExperimentConfig
@@ -55,8 +56,8 @@ MEASURED_RATE = {(True, True): 570.0, (True, False): 400.0,
                  (False, True): 125.0, (False, False): 100.0}
 EXTRA_MINUTES = 1.0
 TRAINING_FLAGS = ("train_kimg", "report_kimg", "seed")
-SCORES_HEADER = ("| 256 interpolations | mean distance (lower is better) | smoothness (lower is "
-                 "better) |")
+SCORES_HEADER = ("256 interpolations", "mean distance (lower is better)",
+                 "smoothness (lower is better)")
 
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
@@ -114,9 +115,8 @@ def main() -> None:
         export_dir = os.path.join(workdir, "export")
         exported = export_lib.export(workdir, export_dir)
     print(f"\nACAI on lines32: step {summary['step']} ({summary['kimg']:.1f} kimg), "
-          f"{summary['wall_time_s'] / 60:.1f} min this run\n\n{SCORES_HEADER}\n|---|---|---|")
-    for name, metrics in scores.items():
-        print(f"| {name} | {metrics['mean_distance']:.4g} | {metrics['mean_smoothness']:.3f} |")
+          f"{summary['wall_time_s'] / 60:.1f} min this run\n")
+    print("\n".join(scores_table(scores)))
     print(f"\n{_query_export(exported.path)}")
     tensorboard = os.path.join(workdir, workdir_lib.TENSORBOARD_DIR)
     print(f"\nFigure (ACAI vs pixel blending): {os.path.join(workdir, 'demo_interpolations.png')}"
@@ -175,15 +175,33 @@ def _pretrained_demo(folder: str, out_dir: str) -> None:
     committed = shipped.metrics.get("lines_benchmark", {})
     committed = [committed.get(key) or {} for key in ("exported_model", "pixel_blending")]
     print(f"ACAI on lines32, shipped model: loaded and scored in {time.monotonic() - start:.1f} s"
-          f"\n\n{SCORES_HEADER} in metrics.json: distance | smoothness |\n|---|---|---|---|---|")
-    for (name, metrics), saved in zip(scores.items(), committed):
-        values = (metrics["mean_distance"], metrics["mean_smoothness"],
-                  saved.get("mean_distance"), saved.get("mean_smoothness"))
-        print(f"| {name} | " + " | ".join(_number(value, spec) for value, spec in
-                                          zip(values, (".4g", ".3f") * 2)) + " |")
+          "\n")
+    print("\n".join(scores_table(scores, committed)))
     print(f"\nFigure (ACAI vs pixel blending): {figure}"
           f"\nSavedModel:       {shipped.saved_model}"
           f"\nAbout the model:  {os.path.join(folder, pretrained.README_FILENAME)}")
+
+
+def scores_table(scores: dict[str, dict[str, float]],
+                 committed: Sequence[dict[str, float]] | None = None) -> list[str]:
+    """The lines of the demo's Markdown table of scores.
+
+    Args:
+        scores: {row name: {"mean_distance", "mean_smoothness"}}, as `_score` returns them.
+        committed: per row, the scores saved in the shipped model's metrics.json ({} where
+            absent); None for a trained run, whose table has no such columns.
+    """
+    if committed is None:
+        return text_tables.markdown(SCORES_HEADER, [
+            [name, f"{metrics['mean_distance']:.4g}", f"{metrics['mean_smoothness']:.3f}"]
+            for name, metrics in scores.items()])
+    values = [(name, metrics["mean_distance"], metrics["mean_smoothness"],
+               saved.get("mean_distance"), saved.get("mean_smoothness"))
+              for (name, metrics), saved in zip(scores.items(), committed)]
+    return text_tables.markdown(
+        (*SCORES_HEADER, "in metrics.json: distance", "smoothness"),
+        [[name, *(_number(value, spec) for value, spec in zip(numbers, (".4g", ".3f") * 2))]
+         for name, *numbers in values])
 
 
 def _number(value: float | None, spec: str) -> str:

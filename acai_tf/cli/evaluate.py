@@ -17,7 +17,6 @@ import sys
 from absl import flags
 
 from acai_tf.cli import runner
-from acai_tf.config import ConfigError
 from acai_tf.evaluation import checkpoint_eval, results as results_lib, suite
 
 _DEFAULTS = checkpoint_eval.EvalOptions()
@@ -31,10 +30,13 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
                         **fv)
     flags.DEFINE_integer("seed", _DEFAULTS.seed, "Draws the lines32 test lines; seeds K-means.",
                          **fv)
-    flags.DEFINE_integer("n_init", _DEFAULTS.n_init, "K-means restarts (the paper: 1000).", **fv)
+    flags.DEFINE_integer("n_init", _DEFAULTS.n_init, "K-means restarts (the paper: 1000).",
+                         lower_bound=1, **fv)
     flags.DEFINE_integer("max_train_examples", _DEFAULTS.max_train_examples,
-                         "Train examples encoded for the probe and K-means.", **fv)
-    flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Images per model call.", **fv)
+                         "Train examples encoded for the probe and K-means.", lower_bound=1,
+                         **fv)
+    flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Images per model call.",
+                         lower_bound=1, **fv)
     flags.DEFINE_string("data_dir", None, "tfds data directory; default the run's.", **fv)
     flags.DEFINE_list("parts", None, f"Evaluations to run among {', '.join(suite.PARTS)} "
                       "(default: all that apply to the dataset).", **fv)
@@ -46,11 +48,6 @@ def evaluate_from_flags(flag_values: flags.FlagValues) -> int:
 
 
 def _evaluate(fv: flags.FlagValues) -> None:
-    positive = {"n_init": fv.n_init, "max_train_examples": fv.max_train_examples,
-                "batch_size": fv.batch_size}
-    for name, value in positive.items():
-        if value < 1:
-            raise ConfigError(f"--{name} must be at least 1, got {value}")
     options = checkpoint_eval.EvalOptions(
         seed=fv.seed, n_init=fv.n_init, max_train_examples=fv.max_train_examples,
         batch_size=fv.batch_size, data_dir=fv.data_dir,

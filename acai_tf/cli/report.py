@@ -29,7 +29,7 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     flags.DEFINE_list("workdirs", None, "Workdirs or glob patterns, comma-separated.", **fv)
     flags.DEFINE_string("output_dir", None, "Where the tables and figures go.", **fv)
     flags.DEFINE_integer("last_n", 20, "Training-time evaluations whose median stands for a "
-                         "run (the paper: 20).", **fv)
+                         "run (the paper: 20).", lower_bound=1, **fv)
     flags.DEFINE_enum("missing", "error", list(run_records.MISSING_POLICIES),
                       "What to do with a run that has no eval/results.json.", **fv)
 
@@ -55,8 +55,6 @@ def report_from_flags(flag_values: flags.FlagValues) -> int:
 
 
 def _report(fv: flags.FlagValues) -> None:
-    if fv.last_n < 1:
-        raise run_records.ReportError("--last_n must be at least 1")
     runs = run_records.collect_runs(expand_workdirs(fv.workdirs), last_n=fv.last_n,
                                     missing=fv.missing)
     for warning in run_records.group_warnings(runs):

@@ -28,7 +28,7 @@ from acai_tf import datasets, images, strict_json
 from acai_tf import workdir as workdir_lib
 from acai_tf.config import ConfigError
 from acai_tf.datasets import DatasetInfo
-from acai_tf.evaluation import protocols, results as results_lib, suite
+from acai_tf.evaluation import protocols, representation, results as results_lib, suite
 from acai_tf.evaluation.runner import ModelRunner
 from acai_tf.workdir import WorkdirError
 
@@ -78,10 +78,11 @@ def evaluate(workdir: str, *, checkpoint: str | None = None,
     Returns:
         The content of results.json: {"dataset", "model", "latent_dim", "hparams",
         "train_seed", "checkpoint", "step", "kimg", "seed", "lines": {"mean_distance",
-        "mean_smoothness"} or None, "classifier": {"in_training_accuracy", "probe_accuracy"
-        (absent without a finite train split)} or None, "clustering": {"accuracy", "n_init",
-        "train_examples"} or None, "wall_time_s": {part: seconds, "total"}}. A part that does
-        not apply is None. Accuracies are in %; a metric that came out NaN is None.
+        "mean_smoothness"} or None, "classifier": {"in_training_accuracy", "probe_accuracy" and
+        "probe_implementation" (what fit the probe; both absent without a finite train split)}
+        or None, "clustering": {"accuracy", "n_init", "train_examples"} or None,
+        "wall_time_s": {part: seconds, "total"}}. A part that does not apply is None.
+        Accuracies are in %; a metric that came out NaN is None.
 
     Raises:
         A UserError (ConfigError, WorkdirError, DatasetNotPreparedError) with a one-line
@@ -145,6 +146,8 @@ def evaluate(workdir: str, *, checkpoint: str | None = None,
         if train is not None:
             results["classifier"]["probe_accuracy"] = timed(
                 "probe", lambda: protocols.probe_accuracy(train, test, info.nclass))
+            results["classifier"][results_lib.PROBE_IMPLEMENTATION_KEY] = (
+                representation.PROBE_IMPLEMENTATION)
     if "clustering" in parts:
         results["clustering"] = timed("clustering", lambda: protocols.clustering(
             train, test, info.nclass, n_init=o.n_init, seed=o.seed))

@@ -3,8 +3,9 @@
 Both take flattened latents (float [N, D]) and integer labels, and need no TensorFlow.
 
 - Linear probe: a softmax regression fit on train latents (standardised with the train mean and
-  std), scored on test latents. The paper's Table 2 reports the in-training classifier instead
-  (a dense layer trained on the moving latents); the probe is its post-hoc counterpart.
+  std), scored on test latents, by scikit-learn (`PROBE_IMPLEMENTATION`, which evaluation
+  results record). The paper's Table 2 reports the in-training classifier instead (a dense
+  layer trained on the moving latents); the probe is its post-hoc counterpart.
 - Clustering (the paper's Table 3, reference `cluster.py`): whiten with the SVD of the centred
   train latents, X' = X_c V^T / (s + 1e-5) keeping every component, fit
   KMeans(init="random", n_clusters=nclass, max_iter=1000) on train, predict test, and score test
@@ -14,32 +15,16 @@ Both take flattened latents (float [N, D]) and integer labels, and need no Tenso
 from __future__ import annotations
 
 import dataclasses
+import warnings
+from typing import Any
 
 import numpy as np
 from scipy import optimize
 
 # The reference adds this to the singular values before dividing by them.
 WHITENING_EPSILON = 1e-5
-
-
-def contingency_matrix(labels: np.ndarray, clusters: np.ndarray, num_labels: int | None = None,
-                       num_clusters: int | None = None) -> np.ndarray:
-    """Counts of (cluster, label) pairs.
-
-    Args:
-        labels: int [N], true labels in [0, num_labels).
-        clusters: int [N], cluster ids in [0, num_clusters).
-        num_labels, num_clusters: matrix sizes; default 1 + the largest value seen.
-
-    Returns:
-        int64 [num_clusters, num_labels]; entry (k, c) counts examples of label c in cluster k.
-    """
-    labels, clusters = _check_pairs(labels, clusters)
-    num_labels = num_labels or int(labels.max(initial=-1)) + 1
-    num_clusters = num_clusters or int(clusters.max(initial=-1)) + 1
-    matrix = np.zeros((num_clusters, num_labels), np.int64)
-    np.add.at(matrix, (clusters, labels), 1)
-    return matrix
+# What fits the linear probe, as evaluation results name it.
+PROBE_IMPLEMENTATION = "sklearn LogisticRegression+StandardScaler"
 
 
 def match_clusters(labels: np.ndarray, clusters: np.ndarray) -> dict[int, int]:
@@ -49,12 +34,13 @@ def match_clusters(labels: np.ndarray, clusters: np.ndarray) -> dict[int, int]:
         labels: int [N] true labels; clusters: int [N] cluster ids.
 
     Returns:
-        {cluster id: label}; with more clusters than labels, the surplus clusters are absent
-        (their examples count as wrong).
+        {cluster id: label} over the clusters that occur; with more clusters than labels, the
+        surplus clusters are absent (their examples count as wrong).
     """
-    matrix = contingency_matrix(labels, clusters)
-    rows, cols = optimize.linear_sum_assignment(matrix, maximize=True)
-    return {int(row): int(col) for row, col in zip(rows, cols)}
+    labels, clusters = _check_pairs(labels, clusters)
+    counts, cluster_ids, label_ids = _cluster_label_counts(labels, clusters)
+    rows, cols = optimize.linear_sum_assignment(counts, maximize=True)
+    return {int(cluster_ids[row]): int(label_ids[col]) for row, col in zip(rows, cols)}
 
 
 def clustering_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
@@ -67,9 +53,19 @@ def clustering_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
         Accuracy in [0, 1]; 1 for a perfect clustering whatever the cluster numbering.
     """
     labels, clusters = _check_pairs(labels, clusters)
-    mapping = match_clusters(labels, clusters)
-    predicted = np.array([mapping.get(int(k), -1) for k in range(clusters.max() + 1)])[clusters]
-    return float(np.mean(predicted == labels))
+    counts, _, _ = _cluster_label_counts(labels, clusters)
+    rows, cols = optimize.linear_sum_assignment(counts, maximize=True)
+    return float(counts[rows, cols].sum() / len(labels))
+
+
+def _cluster_label_counts(labels: np.ndarray, clusters: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """int64 [K, C] counts of (cluster, label) pairs over the K clusters and C labels that
+    occur, with the cluster ids [K] and labels [C] of its rows and columns (ascending)."""
+    # Imported here: scikit-learn is slow to import and only the metrics need it.
+    from sklearn.metrics import cluster  # pylint: disable=import-outside-toplevel
+
+    return cluster.contingency_matrix(clusters, labels), np.unique(clusters), np.unique(labels)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,20 +123,62 @@ def kmeans_accuracy(train: np.ndarray, test: np.ndarray, test_labels: np.ndarray
     return clustering_accuracy(test_labels, kmeans.predict(whitening.apply(test)))
 
 
+def fit_linear_probe(train: np.ndarray, train_labels: np.ndarray, *, l2: float = 1e-4,
+                     max_iter: int = 500) -> Any:
+    """Fits the probe, `PROBE_IMPLEMENTATION`, on frozen train latents.
+
+    Features are standardised with the train mean and std (a constant feature keeps scale 1, so
+    it stays at 0), then an L2-penalised multinomial logistic regression is fit by
+    scikit-learn's L-BFGS from zero weights (deterministic).
+
+    Args:
+        train: float [N, D] train latents.
+        train_labels: int [N], non-negative, at least two distinct values.
+        l2: weight of 0.5 * |W|^2 (not on the biases), added to the mean cross-entropy.
+        max_iter: L-BFGS iterations.
+
+    Returns:
+        The fitted scikit-learn Pipeline (StandardScaler, LogisticRegression): `predict` maps
+        float [M, D] to labels int [M], `predict_proba` to probabilities [M, classes seen].
+    """
+    # Imported here: scikit-learn is slow to import and only the probe and clustering need it.
+    # pylint: disable=import-outside-toplevel
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    train = _as_matrix(train, "train")
+    train_labels = _labels(train_labels, len(train))
+    if len(np.unique(train_labels)) < 2:
+        raise ValueError("the probe needs train labels of at least two classes")
+    # scikit-learn's lbfgs minimises C * (sum of the N cross-entropies) + 0.5 * |W|^2, biases
+    # unpenalised; divided by C * N that is mean cross-entropy + 0.5 / (C * N) * |W|^2, the
+    # probe's objective when C = 1 / (l2 * N). tol is its L-BFGS-B gradient tolerance (gtol):
+    # scipy's default, 1e-5, under which the probe was first fit by hand.
+    classifier = LogisticRegression(C=1.0 / (l2 * len(train)), tol=1e-5, max_iter=max_iter)
+    probe = make_pipeline(StandardScaler(), classifier)
+    # L-BFGS makes hundreds of small BLAS and OpenMP calls, and multithreaded ones spend them
+    # waiting for busy cores: on a shared 2-core machine one thread is the fastest.
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        # max_iter is the probe's budget: stopping there is expected, not worth a warning.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        probe.fit(train, train_labels)
+    return probe
+
+
 def linear_probe_accuracy(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray,
                           test_labels: np.ndarray, nclass: int, *, l2: float = 1e-4,
                           max_iter: int = 500) -> float:
-    """Test accuracy of a softmax regression trained on frozen train latents.
-
-    Features are standardised with the train mean and std (constant features are left at 0),
-    then an L2-penalised multinomial logistic regression is fit by L-BFGS (deterministic).
+    """Test accuracy of the softmax regression probe (`fit_linear_probe`) on frozen latents.
 
     Args:
-        train: float [N, D] train latents; train_labels: int [N] in [0, nclass).
+        train: float [N, D] train latents; train_labels: int [N] in [0, nclass), at least two
+            distinct labels.
         test: float [M, D] test latents; test_labels: int [M] in [0, nclass).
         nclass: number of classes.
-        l2: weight of 0.5 * |W|^2 (not on the biases), added to the mean cross-entropy.
-        max_iter: L-BFGS iterations.
+        l2, max_iter: see `fit_linear_probe`.
 
     Returns:
         Test accuracy in [0, 1].
@@ -149,42 +187,8 @@ def linear_probe_accuracy(train: np.ndarray, train_labels: np.ndarray, test: np.
     train_labels, test_labels = _labels(train_labels, len(train)), _labels(test_labels, len(test))
     if max(train_labels.max(), test_labels.max()) >= nclass:
         raise ValueError(f"labels must be below nclass={nclass}")
-    mean, std = train.mean(axis=0), train.std(axis=0)
-    std[std == 0] = 1.0
-    weights, bias = _fit_softmax((train - mean) / std, train_labels, nclass, l2, max_iter)
-    predictions = np.argmax((test - mean) / std @ weights + bias, axis=1)
-    return float(np.mean(predictions == test_labels))
-
-
-def _fit_softmax(features: np.ndarray, labels: np.ndarray, nclass: int, l2: float,
-                 max_iter: int) -> tuple[np.ndarray, np.ndarray]:
-    """Minimises mean cross-entropy + 0.5 * l2 * |W|^2; returns W [D, nclass], b [nclass]."""
-    count, dim = features.shape
-    rows = np.arange(count)
-
-    def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        weights, bias = flat[:-nclass].reshape(dim, nclass), flat[-nclass:]
-        logits = features @ weights + bias
-        logits -= logits.max(axis=1, keepdims=True)  # stable softmax; the loss is unchanged
-        probabilities = np.exp(logits)
-        normaliser = probabilities.sum(axis=1)
-        probabilities /= normaliser[:, None]
-        loss = np.mean(np.log(normaliser) - logits[rows, labels])
-        probabilities[rows, labels] -= 1.0                # now d(loss) / d(logits) * count
-        probabilities /= count
-        grad_weights = features.T @ probabilities + l2 * weights
-        loss += 0.5 * l2 * np.sum(weights * weights)
-        return loss, np.concatenate([grad_weights.ravel(), probabilities.sum(axis=0)])
-
-    # threadpoolctl comes with scikit-learn. L-BFGS makes hundreds of small BLAS calls, and
-    # multithreaded OpenBLAS spends them waiting for busy cores: on a shared 2-core machine a
-    # 3,000 x 64 probe took 22 s with 2 threads and 0.6 s with 1.
-    from threadpoolctl import threadpool_limits  # pylint: disable=import-outside-toplevel
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        result = optimize.minimize(loss_and_grad, np.zeros(dim * nclass + nclass), jac=True,
-                                   method="L-BFGS-B", options={"maxiter": max_iter})
-    return result.x[:-nclass].reshape(dim, nclass), result.x[-nclass:]
+    probe = fit_linear_probe(train, train_labels, l2=l2, max_iter=max_iter)
+    return float(np.mean(probe.predict(test) == test_labels))
 
 
 def _as_matrix(values: np.ndarray, name: str) -> np.ndarray:

@@ -15,6 +15,10 @@ from acai_tf import workdir as workdir_lib
 
 RESULTS_FILENAME = "results.json"
 FIGURE_FILENAME = "interpolation.png"
+# The field of results["classifier"] naming what fit the linear probe
+# (`representation.PROBE_IMPLEMENTATION`), and what fit the probes of results written before it.
+PROBE_IMPLEMENTATION_KEY = "probe_implementation"
+LEGACY_PROBE_IMPLEMENTATION = "hand-written softmax under scipy L-BFGS"
 # TensorBoard tag of each metric: the names the training reports use (eval/mean_distance,
 # eval/mean_smoothness, eval/latent_accuracy), so that train and eval curves overlay.
 _SCALARS = {
@@ -58,6 +62,15 @@ def scalars(results: dict[str, Any]) -> dict[str, float]:
     """{eval/<metric>: value} for every metric of results that was computed."""
     values = {tag: (results.get(part) or {}).get(key) for tag, (part, key) in _SCALARS.items()}
     return {tag: value for tag, value in values.items() if value is not None}
+
+
+def probe_implementation(results: dict[str, Any]) -> str | None:
+    """What fit the results' linear probe: its recorded name, LEGACY_PROBE_IMPLEMENTATION for a
+    probe accuracy written before the name was recorded, None without a probe accuracy."""
+    classifier = results.get("classifier") or {}
+    if "probe_accuracy" not in classifier:
+        return None
+    return classifier.get(PROBE_IMPLEMENTATION_KEY, LEGACY_PROBE_IMPLEMENTATION)
 
 
 def missing_metrics(results: dict[str, Any], parts: tuple[str, ...] | None) -> list[str]:
