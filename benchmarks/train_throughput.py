@@ -21,18 +21,22 @@ Every row records what decides TensorFlow's CPU speed: oneDNN on or off (a proce
 run once per TF_ENABLE_ONEDNN_OPTS value and --append), the conv gradient path actually used
 (`auto` resolved), the precision, ACAI's and the AAE's update order; the file's header records
 the machine (CPU and its flags, cores, versions). One file holds one machine: --append refuses,
-before timing anything, a --json measured on another (SAME_MACHINE_FIELDS differ), so that no
-row is filed under a CPU it did not run on.
+before timing anything, a --json measured on another (`throughput_results.SAME_MACHINE_FIELDS`
+differ), so that no row is filed under a CPU it did not run on.
+
+How far a step is from the machine's limit: every row also gives its FLOPs per training image
+(`acai_tf.flops`) and the GFLOP/s achieved, and each run first times an n x n matrix product
+(--matmul_size, float32 and bfloat16) in this process, on the cores and threads the steps use,
+and files that reference with every row it measures. The measuring lives in
+`acai_tf.throughput`, the file and its table in `acai_tf.throughput_results`.
 """
 
 from __future__ import annotations
 
-import gc
 import itertools
 import json
 import os
 import sys
-import time
 from typing import Any
 
 from absl import app, flags
@@ -42,9 +46,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-# The paper's runs timed (acai_tf.paper_runs): those of these datasets with 16 latent channels.
-CONFIGS = ("lines32", "mnist32", "svhn32")
-CONFIG_LATENT = 16
+from acai_tf.throughput import CONFIGS  # noqa: E402  (imports no TensorFlow)
 
 
 def define_flags() -> None:
@@ -66,175 +68,9 @@ def define_flags() -> None:
     flags.DEFINE_list("update_order", ["alternating"],
                       "ACAI's and the AAE's update orders: alternating, simultaneous (other "
                       "models are timed once).")
-
-
-def load_average() -> float | None:
-    """The 1-minute load average: how busy the (possibly shared) cores were."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
-
-
-def measure(row: dict[str, Any], steps: int, warmup: int) -> float:
-    """Images per second of `fit()` on the model a row describes, after warm-up."""
-    # pylint: disable=import-outside-toplevel
-    import numpy as np
-    import tensorflow as tf
-
-    from acai_tf import fast_conv, models
-    from acai_tf.config import ModelConfig
-
-    name, batch = row["model"], row["batch"]
-    hparams = ({"update_order": row["update_order"]} if row["update_order"] else {})
-    config = ModelConfig(name=name, hparams=hparams, **dict(zip(
-        ("image_size", "colors", "depth", "latent", "latent_width"),
-        model_shape(name, row["config"]))))
-    with fast_conv.creating(row["conv_gradient"]):
-        model = models.build(config, seed=0, precision=row["precision"])
-    model.compile(jit_compile=row["xla"])
-    rng = np.random.default_rng(0)
-    size, colors = config.image_size, config.colors
-    data = {"image": rng.uniform(-1, 1, (batch, size, size, colors)).astype("float32"),
-            "label": rng.integers(0, 10, batch)}
-    dataset = tf.data.Dataset.from_tensors(data).repeat()
-    clock = _step_clock(warmup)
-    model.fit(dataset, steps_per_epoch=warmup + steps, epochs=1, verbose=0, callbacks=[clock])
-    return steps * batch / clock.elapsed
-
-
-def _step_clock(warmup: int):
-    """A fit() callback whose `elapsed` is the time from the end of step `warmup` to the end of
-    the last step: timing inside one fit() leaves out fit()'s own start-up and shut-down, which
-    take up to seconds and would count as training time in a short measurement."""
-    import keras  # pylint: disable=import-outside-toplevel
-
-    class StepClock(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.start = self.end = None
-
-        def on_train_batch_end(self, batch, logs=None):
-            del logs
-            self.end = time.perf_counter()
-            if batch == warmup - 1:
-                self.start = self.end
-
-        @property
-        def elapsed(self) -> float:
-            return self.end - self.start
-
-    return StepClock()
-
-
-def model_shape(name: str, config_name: str) -> tuple[int, int, int, int, int]:
-    """(image size, colors, depth, latent, latent_width) of a model in a paper configuration."""
-    # pylint: disable=import-outside-toplevel
-    from acai_tf import datasets, paper_runs
-
-    run = paper_runs.find(config_name, name, CONFIG_LATENT)
-    info = datasets.get_info(run.dataset)
-    return info.image_size, info.colors, run.depth, run.latent, run.latent_width
-
-
-def timed_result(row: dict[str, Any], steps: int, warmup: int) -> dict[str, Any]:
-    """One measurement of `row` (see ROW_KEY) as a JSON record; a failure (e.g. XLA) is
-    recorded, not raised."""
-    import keras  # pylint: disable=import-outside-toplevel
-
-    record = {**row, "steps": steps, "warmup": warmup, "load_average": load_average()}
-    try:
-        record["images_per_second"] = round(measure(row, steps, warmup), 1)
-    except Exception as error:  # pylint: disable=broad-except
-        # Any failure of the compiled step (mostly XLA) becomes a table entry, not a crash.
-        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        record["images_per_second"] = None
-        record["error"] = f"{type(error).__name__}: {message}"[:300]
-    keras.backend.clear_session()  # Thirty models in one process would otherwise pile up.
-    gc.collect()
-    return record
-
-
-# What a measurement is of; records from before a field existed read as its old implicit value.
-ROW_KEY = {"model": None, "config": None, "batch": None, "xla": False, "precision": "float32",
-           "conv_gradient": None, "update_order": None, "onednn": None}
-
-
-def _key(record: dict) -> tuple:
-    return tuple(record.get(field, default) for field, default in ROW_KEY.items())
-
-
-def merge(old: list[dict], new: list[dict]) -> list[dict]:
-    """old with every measurement of new added, replacing those with the same ROW_KEY."""
-    replaced = {_key(record) for record in new}
-    return [record for record in old if _key(record) not in replaced] + list(new)
-
-
-# The machine fields that every row of one file shares. oneDNN is not among them: it is a
-# per-process state, recorded per row.
-SAME_MACHINE_FIELDS = ("cpu", "cpu_flags", "cores", "usable_cores", "gpus", "tensorflow", "keras")
-
-
-def machine_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """'field: stored value -> current value' for each SAME_MACHINE_FIELDS entry that differs."""
-    return [f"{field}: {stored.get(field)!r} -> {current.get(field)!r}"
-            for field in SAME_MACHINE_FIELDS if stored.get(field) != current.get(field)]
-
-
-def stored_results(path: str, description: dict[str, Any]) -> list[dict]:
-    """The results already in `path` (a --json of this script) if it was measured on this machine.
-
-    Raises:
-        ValueError: the file is not such a JSON, or it describes another machine.
-    """
-    try:
-        with open(path, encoding="utf-8") as f:
-            stored = json.load(f)
-        stored_machine, results = stored["machine"], stored["results"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"--append: cannot read {path} as a throughput JSON "
-                         f"({type(error).__name__}: {error})") from error
-    differences = machine_differences(stored_machine, description)
-    if differences:
-        raise ValueError(f"--append: {path} was measured on another machine "
-                         f"({'; '.join(differences)}); write this one to a new --json")
-    return results
-
-
-def to_markdown(results: list[dict], description: dict[str, Any]) -> str:
-    """A table of images/s, one row per ROW_KEY, under a header naming the machine."""
-    # pylint: disable=import-outside-toplevel
-    from acai_tf import machine, models, text_tables
-    from acai_tf.paper_tables import display_name
-
-    order = list(models.names())
-    ordered = sorted(results, key=lambda r: (
-        list(CONFIGS).index(r["config"]), r["batch"], order.index(r["model"]),
-        str(r.get("update_order")), str(r.get("onednn")), str(r.get("conv_gradient")),
-        r.get("precision", "float32"), r["xla"]))
-    lines = ["# Training throughput", "",
-             f"Machine: {machine.one_line(description, with_onednn=False)}.", "",
-             "Images per second of `fit()` on one fixed in-memory batch (the data pipeline is "
-             "not measured), timed after the warm-up steps. oneDNN: TensorFlow's oneDNN CPU "
-             "kernels in that measurement (on by default on CPUs with AVX-512 VNNI/BF16; "
-             "TF_ENABLE_ONEDNN_OPTS sets it). Conv gradient: the path `acai_tf.fast_conv` "
-             "used. Load: the 1-minute load average when the measurement started (the "
-             "benchmark alone keeps it near 1 to 2; more means the cores were shared).", ""]
-    table_rows = []
-    for r in ordered:
-        size, colors, depth, latent, width = model_shape(r["model"], r["config"])
-        config = f"{r['config']} (depth {depth}, latent {latent}×{width}×{width})"
-        rate = (f"{r['images_per_second']:.1f}" if r["images_per_second"] is not None
-                else f"failed: {r.get('error', 'unknown error')}")
-        onednn = {True: "on", False: "off"}.get(r.get("onednn"), "?")
-        table_rows.append([display_name(r["model"]), config, r["batch"],
-                           r.get("update_order") or "–", onednn, r.get("conv_gradient") or "?",
-                           r.get("precision", "float32"), "yes" if r["xla"] else "no", rate,
-                           f"{r['steps']} ({r['warmup']})", r["load_average"]])
-    lines += text_tables.markdown(
-        ["Model", "Config", "Batch", "Order", "oneDNN", "Conv gradient", "Precision", "XLA",
-         "Images/s", "Steps (warm-up)", "Load"], table_rows)
-    return "\n".join(lines) + "\n"
+    flags.DEFINE_integer("matmul_size", 2048, "Size n of the n x n matrix product timed in "
+                         "float32 and bfloat16 as the cores' reference GFLOP/s (0: none).",
+                         lower_bound=0)
 
 
 def rows(fv) -> list[dict[str, Any]]:
@@ -259,8 +95,9 @@ def rows(fv) -> list[dict[str, Any]]:
 
 def main(argv):
     # pylint: disable=import-outside-toplevel
-    from acai_tf import fast_conv, machine, model_hparams, models
+    from acai_tf import fast_conv, machine, model_hparams, models, throughput
     from acai_tf.cli import runner
+    from acai_tf.throughput_results import merge, stored_results, to_markdown
     from acai_tf.config import PRECISIONS
 
     fv = flags.FLAGS
@@ -285,16 +122,23 @@ def main(argv):
     if fv.append and fv.json and os.path.exists(fv.json):
         with runner.one_line_errors(ValueError):
             stored = stored_results(fv.json, description)
+    matmul = None
+    if fv.matmul_size:
+        matmul = throughput.matmul_reference(fv.matmul_size)
+        print(f"matmul {fv.matmul_size}x{fv.matmul_size}: " + ", ".join(
+            f"{dtype} {matmul[f'{dtype}_gflop_per_second']:.1f} GFLOP/s"
+            for dtype in throughput.MATMUL_DTYPES), flush=True)
     results = []
     for row in rows(fv):
-        record = timed_result(row, fv.steps, fv.warmup)
+        record = throughput.timed_result(row, fv.steps, fv.warmup, matmul)
         results.append(record)
         rate = record["images_per_second"]
         print(f"{row['model']:10s} {row['config']} batch {row['batch']:4d} "
               f"xla={str(row['xla']):5s} order={row['update_order'] or '-':12s} "
               f"oneDNN={'on' if row['onednn'] else 'off'} grad={row['conv_gradient']:7s} "
               f"{row['precision']:14s} "
-              + (f"{rate:8.1f} images/s" if rate is not None else f"failed: {record['error']}"),
+              + (f"{rate:8.1f} images/s {record['gflop_per_second']:7.1f} GFLOP/s"
+                 if rate is not None else f"failed: {record['error']}"),
               flush=True)
     results = merge(stored, results)
     for path, text in ((fv.json, lambda: json.dumps(

@@ -9,13 +9,11 @@ from pathlib import Path
 import pytest
 from absl import flags
 
-from acai_tf import model_hparams, paper_runs
+from acai_tf import model_hparams, paper_runs, throughput
 from acai_tf.cli import demo, flag_defs
 
 REPO_ROOT = Path(__file__).absolute().parents[1]
 RUNS_DIR = REPO_ROOT / "flags" / "runs"
-sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-import train_throughput  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def from_flags(*argv):
@@ -37,12 +35,12 @@ def test_every_flagfile_is_what_the_table_writes(name):
     assert run.experiment_config() == from_flags(f"--flagfile={RUNS_DIR / name}.flags")
 
 
-@pytest.mark.parametrize("config_name", train_throughput.CONFIGS)
+@pytest.mark.parametrize("config_name", throughput.CONFIGS)
 def test_the_benchmark_times_the_tables_latent16_runs(config_name):
     for name in model_hparams.BY_MODEL:
         run = paper_runs.find(config_name, name, 16)
         model = run.experiment_config().model
-        assert train_throughput.model_shape(name, config_name) == (
+        assert throughput.model_shape(name, config_name) == (
             model.image_size, model.colors, model.depth, model.latent, model.latent_width)
 
 
