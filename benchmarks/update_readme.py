@@ -1,57 +1,165 @@
-"""Copies the generated results into README.md, so that no number in the README is typed by hand.
+"""Writes the generated blocks of README.md and docs/, so that no number there is typed by hand.
 
-    python benchmarks/update_readme.py
+    python benchmarks/update_readme.py            # rewrite the blocks from results/
+    python benchmarks/update_readme.py --check    # write nothing; exit 1 if a page is stale
 
-Two sections are replaced:
-- between `<!-- results:begin -->` and `<!-- results:end -->`: the Markdown files the benchmark
-  commands wrote (results/*.md, and results/paper_budget/lines_table.md for the run trained
-  to the paper's 16,384 kimg) with their figures; each file states its own command, budget and
-  hardware;
-- between `<!-- pretrained:begin -->` and `<!-- pretrained:end -->`: the shipped pretrained
-  model's scores and checkpoint, from pretrained/lines32_acai/metrics.json (written by
-  benchmarks/ship_pretrained.py).
+A page marks a block with `<!-- NAME:begin -->` and `<!-- NAME:end -->`; each block stands on
+exactly one of the PAGES:
+- `glance`: the README's results table, a row per reproduced table of the paper, from each
+  reproduction's `*_reproduction.json` (budget, seeds) and `*_table.csv` (numbers);
+- `pretrained`: the shipped model's scores and checkpoint, from its metrics.json;
+- `results:FILE`: a Markdown file a benchmark command wrote under results/ (its header states
+  its command, budget and hardware), with its figure.
 """
 
 from __future__ import annotations
 
+import collections
+import csv
 import json
+import math
 import os
-import sys
+import re
+
+from absl import app, flags
+
+from acai_tf import atomic_write, text_tables
+from acai_tf.cli import runner
+from acai_tf.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
-PRETRAINED_BEGIN, PRETRAINED_END = "<!-- pretrained:begin -->", "<!-- pretrained:end -->"
+PAGES = ("README.md", "docs/reproduction.md", "docs/performance.md")
 PRETRAINED_METRICS = os.path.join("pretrained", "lines32_acai", "metrics.json")
-# (heading, Markdown file under results/, its figure or None, the figure's alt text), in the
-# README's order.
-SECTIONS = (("Lines benchmark at the paper's budget (paper Table 1, ACAI)",
-             "paper_budget/lines_table.md", "paper_budget/lines_figure.png",
-             "interpolations of the 16,384-kimg run"),
-            ("Lines benchmark at 448 kimg, all models (paper Table 1)", "lines_table.md",
-             "lines_figure.png", "interpolations of the reproduced runs"),
-            ("Learning curves (lines32)", "lines_curves.md", "lines_curves.png",
-             "reconstruction MSE, mean distance and smoothness against kimg"),
-            ("The official code beside ours (lines32)", "official_reference.md",
-             "official_reference.png", "both codes' curves at equal budgets"),
-            ("MNIST representations (paper Tables 2 and 3)", "mnist_tables.md",
-             "mnist_figure.png", "interpolations of the reproduced runs"),
-            ("Training throughput", "throughput.md", None, None),
-            ("Training throughput on a CPU without AVX-512", "throughput_avx2.md", None, None),
-            ("Training throughput on an Intel Xeon with AMX", "throughput_amx.md", None, None))
+PAPER_KIMG = 16384
+MODEL_NAMES = {"baseline": "Baseline", "dropout": "Dropout", "denoising": "Denoising",
+               "vae": "VAE", "aae": "AAE", "vqvae": "VQ-VAE", "acai": "ACAI"}
+# Results file under results/ -> (its figure or None, the figure's alt text, a results file
+# whose table rows it leaves out: the official code's table lists this project's runs too,
+# which the learning curves' table has already printed).
+SECTIONS = {
+    "paper_budget/lines_table.md": ("paper_budget/lines_figure.png",
+                                    "interpolations of the 16,384-kimg ACAI run", None),
+    "lines_table.md": ("lines_figure.png", "interpolations of the 448-kimg runs", None),
+    "lines_curves.md": ("lines_curves.png", "MSE, distance and smoothness per kimg", None),
+    "official_reference.md": ("official_reference.png", "official code beside ours",
+                              "lines_curves.md"),
+    "mnist_tables.md": ("mnist_figure.png", "MNIST interpolations at 256 kimg", None),
+    **{name: (None, None, None) for name in
+       ("throughput.md", "throughput_avx2.md", "throughput_amx.md")},
+}
+_LINES = (("Mean distance (×10³)", "distance ×10³", True),
+          ("Mean smoothness", "smoothness", True))
+_ACCURACY, _MNIST = (("Accuracy (%)", "accuracy %", False),), "tables-2-and-3-on-mnist"
+# The README's results table: (the paper's table, results/<stem>_reproduction.json and
+# _table.csv, the CSV's protocol, its metrics as (name, label, lower is better), whether each
+# latent size is ranked apart, the section of docs/reproduction.md that reads it).
+GLANCE = (
+    ("Table 1, lines32 interpolation, at the paper's budget", "paper_budget/lines", "training",
+     _LINES, False, "table-1-at-the-papers-budget"),
+    ("Table 1, lines32 interpolation", "lines", "training", _LINES, False,
+     "table-1-at-448-kimg-all-seven-models"),
+    ("Table 2, MNIST: accuracy (%) of a single-layer classifier on the latents", "mnist",
+     "table2_classifier_training", _ACCURACY, True, _MNIST),
+    ("Table 3, MNIST: accuracy (%) of K-means clustering of the latents", "mnist",
+     "table3_clustering", _ACCURACY, True, _MNIST),
+    ("Beyond the paper, MNIST: accuracy (%) of a linear probe on the latents", "mnist",
+     "table2_probe", _ACCURACY, True, _MNIST),
+)
+_BLOCK = re.compile(r"<!-- (\S+):begin -->\n(.*?)<!-- \1:end -->", re.DOTALL)
 
 
-def render(results_dir: str) -> str:
-    parts = []
-    for heading, name, figure, alt in SECTIONS:
-        path = os.path.join(results_dir, name)
-        if os.path.isfile(path):
-            with open(path) as f:
-                parts.append(f"### {heading}\n\n{f.read().strip()}\n")
-        else:
-            parts.append(f"### {heading}\n\nNot generated yet (`{name}` is missing).\n")
-        if figure and os.path.isfile(os.path.join(results_dir, figure)):
-            parts.append(f"![{heading}: {alt}](results/{figure})\n")
-    return "\n".join(parts)
+def _without_repeats(text: str, printed: str, other: str) -> str:
+    """`text` without the paragraphs and table rows (header rows aside) that `printed`, the
+    content of results file `other`, has already shown."""
+    rows, paragraphs, kept = set(printed.splitlines()), set(printed.split("\n\n")), []
+    for paragraph in text.split("\n\n"):
+        if paragraph in paragraphs:
+            continue
+        if paragraph.startswith("|"):
+            lines = paragraph.splitlines()
+            left_out = [line.split("|")[1].strip() for line in lines[2:] if line in rows]
+            paragraph = "\n".join(lines[:2] + [line for line in lines[2:] if line not in rows])
+            if left_out:
+                paragraph += (f"\n\nRows printed from `results/{other}` are not repeated: "
+                              f"{', '.join(left_out)}.")
+        kept.append(paragraph)
+    return "\n\n".join(kept)
+
+
+def render_section(results_dir: str, name: str, prefix: str = "") -> str:
+    """Results file `name` (a SECTIONS key) as a block: its headings below the page's `##` (title
+    `###`, the rest `####`), then its figure, linked through `prefix` (the page's way to root)."""
+    figure, alt, other = SECTIONS[name]
+    path = os.path.join(results_dir, name)
+    if not os.path.isfile(path):
+        return f"Not generated yet (`results/{name}` is missing).\n"
+    with open(path, encoding="utf-8") as f:
+        text = f.read().strip()
+    if other and os.path.isfile(os.path.join(results_dir, other)):
+        with open(os.path.join(results_dir, other), encoding="utf-8") as f:
+            text = _without_repeats(text, f.read().strip(), other)
+    text = re.sub(r"^(#+) ", lambda m: "### " if len(m.group(1)) == 1 else "#### ", text,
+                  flags=re.MULTILINE)
+    if figure and os.path.isfile(os.path.join(results_dir, figure)):
+        text += f"\n\n![{alt}]({prefix}results/{figure})"
+    return text + "\n"
+
+
+def _ranking(rows: list[dict], lower: bool) -> str:
+    """ACAI's value (else the best) among `rows` (CSV rows of one metric and latent size), its
+    rank and the next or best value: 'ACAI 2.32 ± 0.33, rank 1 of 7 (next: VAE 4.79 ± 1.03)'.
+    A NaN value is 'undefined' and has no rank."""
+    def value(row: dict) -> str:
+        mean, std, name = float(row["mean"]), float(row["std"]), MODEL_NAMES[row["model"]]
+        if math.isnan(mean):
+            return f"{name} undefined"
+        return f"{name} {mean:.2f}" + (f" ± {std:.2f}" if int(row["runs"]) > 1 else "")
+
+    scored = sorted((row for row in rows if not math.isnan(float(row["mean"]))),
+                    key=lambda row: float(row["mean"]) * (1 if lower else -1))
+    focus = next((row for row in rows if row["model"] == "acai"), (scored or rows)[0])
+    if len(rows) == 1 or focus not in scored:
+        return value(focus)
+    rank = scored.index(focus)
+    notes = [f"next: {value(scored[1])}"] if rank == 0 and len(scored) > 1 else []
+    notes += [f"best: {value(scored[0])}"] if rank > 0 else []
+    undefined = [MODEL_NAMES[row["model"]] for row in rows if row not in scored]
+    notes += [f"{', '.join(undefined)} undefined"] if undefined else []
+    return (f"{value(focus)}, rank {rank + 1} of {len(rows)}"
+            + (f" ({'; '.join(notes)})" if notes else ""))
+
+
+def render_glance(results_dir: str, prefix: str = "") -> str:
+    """The README's results table (GLANCE); a reproduction whose files are missing has no row."""
+    table = []
+    for title, stem, protocol, metrics, by_latent, details in GLANCE:
+        paths = [os.path.join(results_dir, stem + e) for e in ("_reproduction.json", "_table.csv")]
+        if not all(os.path.isfile(path) for path in paths):
+            continue
+        with open(paths[0], encoding="utf-8") as f, open(paths[1], encoding="utf-8") as g:
+            run, rows = json.load(f), [r for r in csv.DictReader(g) if r["protocol"] == protocol]
+        if not rows:
+            continue
+        models = [m for m in MODEL_NAMES if any(r["model"] == m for r in rows)]
+        latents = sorted({int(row["latent_dim"]) for row in rows})
+        cells = []
+        for metric, label, lower in metrics:
+            of_metric = [row for row in rows if row["metric"] == metric]
+            groups = ([(f"{latent}-d: ", [r for r in of_metric if int(r["latent_dim"]) == latent])
+                       for latent in latents] if by_latent else [("", of_metric)])
+            ranks = "; ".join(head + _ranking(group, lower) for head, group in groups if group)
+            cells.append(f"{label}: {ranks}" if len(metrics) > 1 else ranks)
+        kimg = run["train"]["train_kimg"]
+        budget = f"{kimg:,.0f}" + (" (the paper's)" if kimg == PAPER_KIMG else
+                                   f" ({100 * kimg / PAPER_KIMG:.1f} % of {PAPER_KIMG:,})")
+        names = ("all seven" if len(models) == len(MODEL_NAMES) else
+                 ", ".join(MODEL_NAMES[m] for m in models))
+        if by_latent:
+            names += f", latent {' and '.join(str(latent) for latent in latents)}"
+        table.append((title, names, budget, ", ".join(str(s) for s in run["seeds"]),
+                      "; ".join(cells), f"[reproduction]({prefix}docs/reproduction.md#{details})"))
+    header = ("paper's table", "models", "budget (kimg)", "seeds", "our numbers", "details")
+    return "\n".join(text_tables.markdown(header, table)) + "\n"
 
 
 def _exponent(value: float, decimals: int = 2) -> str:
@@ -61,21 +169,19 @@ def _exponent(value: float, decimals: int = 2) -> str:
 
 
 def render_pretrained(metrics_path: str) -> str:
-    """The shipped model's lines scores beside pixel blending, and which checkpoint it is.
-
-    Args:
-        metrics_path: the model's metrics.json (benchmarks/ship_pretrained.py).
-    """
+    """The shipped model's lines scores beside pixel blending, and which checkpoint it is, from
+    its metrics.json (`metrics_path`, written by benchmarks/ship_pretrained.py)."""
     with open(metrics_path, encoding="utf-8") as f:
         metrics = json.load(f)
     bench, config = metrics["lines_benchmark"], metrics["config"]
     model, train = config["model"], config["train"]
     rows = [(f"shipped {model['name'].upper()} model", bench["exported_model"]),
             ("pixel blending, same pairs", bench["pixel_blending"])]
-    lines = [f"| {bench['pairs']} interpolations × {bench['steps']} steps | mean distance "
-             "(lower is better) | smoothness (lower is better) |", "|---|---|---|"]
-    lines += [f"| {name} | {_exponent(scores['mean_distance'])} | "
-              f"{scores['mean_smoothness']:.3f} |" for name, scores in rows]
+    lines = text_tables.markdown(
+        (f"{bench['pairs']} interpolations × {bench['steps']} steps",
+         "mean distance (lower is better)", "smoothness (lower is better)"),
+        [(name, _exponent(scores["mean_distance"]), f"{scores['mean_smoothness']:.3f}")
+         for name, scores in rows])
     differences = metrics.get("differs_from_paper", [])
     run = "the paper's" if not differences else "a variant of the paper's"
     lines += ["", f"The model is {run} {train['dataset']} {model['name'].upper()} run "
@@ -87,52 +193,56 @@ def render_pretrained(metrics_path: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _replace_section(text: str, begin: str, end: str, body: str) -> str:
-    """`text` with what stands between the markers begin and end replaced by body.
-
-    Raises:
-        ValueError: the text has no begin ... end section.
-    """
-    if begin not in text or end not in text:
-        raise ValueError(f"no {begin} ... {end} section")
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{begin}\n{body}{end}{tail}"
+def blocks(root: str, page: str) -> dict[str, str]:
+    """Every generated block's name and its body as written on `page` (a path below root)."""
+    results, prefix = os.path.join(root, "results"), "../" * page.count("/")
+    bodies = {"glance": render_glance(results, prefix),
+              "pretrained": render_pretrained(os.path.join(root, PRETRAINED_METRICS))}
+    return bodies | {f"results:{name}": render_section(results, name, prefix) for name in SECTIONS}
 
 
-def with_results(text: str, results_dir: str) -> str:
-    """`text` (the README) with its results section replaced by render(results_dir).
+def update(root: str, check: bool = False) -> list[str]:
+    """Rewrites the generated blocks of the PAGES below `root` (unless `check`) and returns
+    the pages whose blocks differed. Raises UserError when a page is missing, or a block is
+    unknown or stands on no page or on two."""
+    texts = {}
+    for page in PAGES:
+        try:
+            with open(os.path.join(root, page), encoding="utf-8") as f:
+                texts[page] = f.read()
+        except FileNotFoundError as error:
+            raise UserError(f"{page} is missing") from error
+    found = collections.Counter(name for text in texts.values() for name, _ in _BLOCK.findall(text))
+    known = blocks(root, PAGES[0])
+    for name in sorted(set(known) | set(found)):
+        if name not in known:
+            raise UserError(f"unknown generated block {name} in {', '.join(PAGES)}")
+        if found[name] != 1:
+            where = "no page" if not found[name] else f"{found[name]} places"
+            raise UserError(f"generated block {name} is on {where} of {', '.join(PAGES)}")
+    changed = []
+    for page, text in texts.items():
+        bodies = blocks(root, page)
+        new = _BLOCK.sub(
+            lambda m, b=bodies: f"<!-- {m[1]}:begin -->\n{b[m[1]]}<!-- {m[1]}:end -->", text)
+        if new != text:
+            changed.append(page)
+            if not check:
+                atomic_write.write_text(os.path.join(root, page), new)
+    return changed
 
-    Raises:
-        ValueError: the text has no BEGIN ... END section.
-    """
-    return _replace_section(text, BEGIN, END, render(results_dir))
 
-
-def with_pretrained(text: str, metrics_path: str) -> str:
-    """`text` (the README) with its pretrained section replaced by render_pretrained().
-
-    Raises:
-        ValueError: the text has no PRETRAINED_BEGIN ... PRETRAINED_END section.
-    """
-    return _replace_section(text, PRETRAINED_BEGIN, PRETRAINED_END,
-                            render_pretrained(metrics_path))
-
-
-def main() -> int:
-    readme = os.path.join(ROOT, "README.md")
-    with open(readme) as f:
-        text = f.read()
-    try:
-        text = with_results(text, os.path.join(ROOT, "results"))
-        text = with_pretrained(text, os.path.join(ROOT, PRETRAINED_METRICS))
-    except ValueError as error:
-        print(f"error: {readme} has {error}", file=sys.stderr)
-        return 1
-    with open(readme, "w") as f:
-        f.write(text)
-    return 0
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        runner.fail(f"unexpected arguments: {' '.join(argv[1:])}")
+    with runner.one_line_errors():
+        changed = update(ROOT, check=flags.FLAGS.check)
+    if flags.FLAGS.check and changed:
+        runner.fail(f"out of date: {', '.join(changed)} (run python benchmarks/update_readme.py)")
+    print(f"rewrote {', '.join(changed)}" if changed else "up to date")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    flags.DEFINE_bool("check", False, "Write nothing; exit 1 when a page's generated blocks "
+                      "differ from what results/ generates.")
+    app.run(main, flags_parser=runner.parse_or_exit)

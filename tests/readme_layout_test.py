@@ -1,5 +1,5 @@
-"""The README's layout table matches the tree: every path it names exists, and every library
-module and folder is named."""
+"""The layout table (docs/layout.md, linked from the README) matches the tree: every path it
+names exists, and every library module and folder is named."""
 
 import pathlib
 import re
@@ -8,9 +8,8 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def layout_rows():
-    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Layout\n", 1)[1].split("\n## ", 1)[0]
-    return [line for line in section.splitlines() if line.startswith("| `")]
+    text = (REPO_ROOT / "docs" / "layout.md").read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line.startswith("| `")]
 
 
 def named_paths():

@@ -1,5 +1,7 @@
-"""Tests of benchmarks/update_readme.py: the README's results section is the generated one."""
+"""Tests of benchmarks/update_readme.py: the generated blocks of README.md and docs/ are what
+results/ and the shipped model's metrics generate."""
 
+import csv
 import json
 import os
 import sys
@@ -10,77 +12,157 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import update_readme  # noqa: E402  pylint: disable=wrong-import-position
 
+from acai_tf.errors import UserError  # noqa: E402  pylint: disable=wrong-import-position
 
-def test_readme_results_section_is_exactly_what_the_results_files_generate():
+METRICS = {
+    "checkpoint": {"taken_at": "the end of the run's 16,384 kimg budget"},
+    "lines_benchmark": {"pairs": 256, "steps": 16,
+                        "exported_model": {"mean_distance": 0.00041249, "mean_smoothness": 0.0512},
+                        "pixel_blending": {"mean_distance": 0.0062021, "mean_smoothness": 0.87819}},
+    "config": {"model": {"name": "acai", "lr": 1e-4},
+               "train": {"dataset": "lines32", "batch": 64, "precision": "float32", "seed": 1}}}
+
+
+def test_every_page_is_what_the_results_generate():
+    assert update_readme.update(ROOT, check=True) == [], "run `python benchmarks/update_readme.py`"
+
+
+def test_the_results_table_has_a_row_per_reproduction_with_the_numbers_of_its_csv():
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
         readme = f.read()
-    regenerated = update_readme.with_results(readme, os.path.join(ROOT, "results"))
-    assert regenerated == readme, "run `python benchmarks/update_readme.py`"
+    glance = readme.split("<!-- glance:begin -->\n", 1)[1].split("<!-- glance:end -->", 1)[0]
+    rows = glance.splitlines()[2:]
+    assert len(rows) == len(update_readme.GLANCE)
+    with open(os.path.join(ROOT, "results", "paper_budget", "lines_table.csv"),
+              encoding="utf-8", newline="") as f:
+        paper_budget = {row["metric"]: float(row["mean"]) for row in csv.DictReader(f)
+                        if row["protocol"] == "training"}
+    assert f"ACAI {paper_budget['Mean distance (×10³)']:.2f}" in rows[0]
+    assert "16,384 (the paper's)" in rows[0]
 
 
-def test_render_names_missing_results_and_embeds_each_file(tmp_path):
-    (tmp_path / "throughput.md").write_text("# Training throughput\n\n| a |\n")
-    rendered = update_readme.render(str(tmp_path))
-    assert ("### Lines benchmark at 448 kimg, all models (paper Table 1)\n\nNot generated yet "
-            "(`lines_table.md`") in rendered
-    assert ("### Lines benchmark at the paper's budget (paper Table 1, ACAI)\n\nNot generated "
-            "yet (`paper_budget/lines_table.md` is missing)") in rendered
-    assert "### Training throughput\n\n# Training throughput\n\n| a |\n" in rendered
-    assert "lines_figure.png" not in rendered
-    assert ("### Training throughput on a CPU without AVX-512\n\n"
-            "Not generated yet (`throughput_avx2.md` is missing)") in rendered
-    assert ("### Training throughput on an Intel Xeon with AMX\n\n"
-            "Not generated yet (`throughput_amx.md` is missing)") in rendered
-    assert "### MNIST representations (paper Tables 2 and 3)\n\nNot generated yet" in rendered
+def _root(tmp_path, pages: dict[str, str]) -> str:
+    """A tree with the shipped model's metrics, an empty results/ and the given pages."""
+    (tmp_path / "results").mkdir()
+    metrics = tmp_path / update_readme.PRETRAINED_METRICS
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text(json.dumps(METRICS))
+    for page, text in pages.items():
+        (tmp_path / page).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / page).write_text(text, encoding="utf-8")
+    return str(tmp_path)
+
+
+def _markers(*names: str) -> str:
+    return "".join(f"<!-- {name}:begin -->\nold\n<!-- {name}:end -->\n" for name in names)
+
+
+def test_update_rewrites_each_block_on_its_page_and_check_writes_nothing(tmp_path):
+    names = [f"results:{name}" for name in update_readme.SECTIONS]
+    pages = {"README.md": "intro\n" + _markers("pretrained", "glance") + "tail\n",
+             "docs/reproduction.md": _markers(*names[:5]),
+             "docs/performance.md": "# Performance\n\n" + _markers(*names[5:])}
+    root = _root(tmp_path, pages)
+    assert update_readme.update(root, check=True) == list(pages)
+    assert (tmp_path / "README.md").read_text(encoding="utf-8") == pages["README.md"]
+    assert update_readme.update(root) == list(pages)
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith("intro\n<!-- pretrained:begin -->\n| 256 interpolations × 16 steps")
+    assert readme.endswith("<!-- glance:end -->\ntail\n")
+    performance = (tmp_path / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert ("<!-- results:throughput_amx.md:begin -->\nNot generated yet "
+            "(`results/throughput_amx.md` is missing).\n") in performance
+    assert update_readme.update(root, check=True) == []
+
+
+@pytest.mark.parametrize("readme, message", [
+    (_markers("glance"), "pretrained is on no page"),
+    (_markers("pretrained", "glance", "glance"), "glance is on 2 places"),
+    (_markers("pretrained", "glance", "results:nothing.md"), "unknown generated block"),
+])
+def test_update_refuses_a_block_missing_repeated_or_unknown(tmp_path, readme, message):
+    names = [f"results:{name}" for name in update_readme.SECTIONS]
+    root = _root(tmp_path, {"README.md": readme, "docs/reproduction.md": _markers(*names),
+                            "docs/performance.md": ""})
+    with pytest.raises(UserError, match=message):
+        update_readme.update(root)
+    assert (tmp_path / "README.md").read_text(encoding="utf-8") == readme
+
+
+def test_update_names_a_missing_page(tmp_path):
+    with pytest.raises(UserError, match="docs/reproduction.md is missing"):
+        update_readme.update(_root(tmp_path, {"README.md": ""}))
+
+
+def test_render_section_puts_headings_below_the_page_and_links_the_figure_from_the_page(tmp_path):
+    assert update_readme.render_section(str(tmp_path), "lines_table.md") == (
+        "Not generated yet (`results/lines_table.md` is missing).\n")
+    (tmp_path / "lines_table.md").write_text("# Table 1\n\nhead\n\n### Training\n\n| a |\n")
+    assert update_readme.render_section(str(tmp_path), "lines_table.md", "../") == (
+        "### Table 1\n\nhead\n\n#### Training\n\n| a |\n")
     (tmp_path / "lines_figure.png").write_bytes(b"png")
-    (tmp_path / "lines_table.md").write_text("# Table 1\n")
-    rendered = update_readme.render(str(tmp_path))
-    assert "](results/lines_figure.png)" in rendered and "mnist_figure.png" not in rendered
-    # Each figure follows its own section.
-    assert rendered.index("# Table 1") < rendered.index("lines_figure.png") < rendered.index(
-        "### MNIST")
-    # The paper-budget table lives in a folder of its own and comes first, with its figure.
-    (tmp_path / "paper_budget").mkdir()
-    (tmp_path / "paper_budget" / "lines_table.md").write_text("# Table 1 at 16384 kimg\n")
-    (tmp_path / "paper_budget" / "lines_figure.png").write_bytes(b"png")
-    rendered = update_readme.render(str(tmp_path))
-    assert (rendered.index("# Table 1 at 16384 kimg")
-            < rendered.index("](results/paper_budget/lines_figure.png)")
-            < rendered.index("### Lines benchmark at 448 kimg")
-            < rendered.index("](results/lines_figure.png)"))
+    rendered = update_readme.render_section(str(tmp_path), "lines_table.md", "../")
+    assert rendered.endswith("| a |\n\n![interpolations of the 448-kimg runs]"
+                             "(../results/lines_figure.png)\n")
 
 
-def test_readme_pretrained_section_is_what_the_shipped_metrics_generate():
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
-        readme = f.read()
-    regenerated = update_readme.with_pretrained(
-        readme, os.path.join(ROOT, update_readme.PRETRAINED_METRICS))
-    assert regenerated == readme, "run `python benchmarks/update_readme.py`"
+def test_the_official_table_leaves_out_what_the_curves_table_printed(tmp_path):
+    (tmp_path / "lines_curves.md").write_text(
+        "# Curves\n\n| record | kimg |\n|---|---|\n| ours | 448 |\n\nA note.\n")
+    (tmp_path / "official_reference.md").write_text(
+        "# Official\n\n| record | kimg |\n|---|---|\n| official | 448 |\n| ours | 448 |\n\n"
+        "A note.\n\n## At equal budgets\n\n| ours | 448 |\n")
+    rendered = update_readme.render_section(str(tmp_path), "official_reference.md")
+    assert rendered == (
+        "### Official\n\n| record | kimg |\n|---|---|\n| official | 448 |\n\n"
+        "Rows printed from `results/lines_curves.md` are not repeated: ours.\n\n"
+        "#### At equal budgets\n\n| ours | 448 |\n")   # a table's header row stays
+
+
+def _write_reproduction(results, stem, train_kimg, seeds, rows):
+    (results / f"{stem}_reproduction.json").write_text(json.dumps(
+        {"train": {"train_kimg": train_kimg}, "seeds": seeds}))
+    with open(results / f"{stem}_table.csv", "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["protocol", "metric", "model", "latent_dim", "mean", "std", "runs"])
+        writer.writerows(rows)
+
+
+def test_render_glance_ranks_acai_among_the_models_from_the_csv(tmp_path):
+    assert update_readme.render_glance(str(tmp_path)).count("\n") == 2   # header only
+    distance, smoothness = "Mean distance (×10³)", "Mean smoothness"
+    _write_reproduction(tmp_path, "lines", 448.0, [0, 1], [
+        ("training", distance, "baseline", 64, 12.9, 0.26, 2),
+        ("training", distance, "vae", 64, 4.79, 1.03, 2),
+        ("training", distance, "acai", 64, 2.32, 0.33, 2),
+        ("checkpoint", distance, "acai", 64, 99.0, 0.0, 2),
+        ("training", smoothness, "baseline", 64, 0.23, 0.02, 2),
+        ("training", smoothness, "vae", 64, "nan", "nan", 2),
+        ("training", smoothness, "acai", 64, 0.30, 0.01, 2)])
+    _write_reproduction(tmp_path, "mnist", 256.0, [0], [
+        ("table3_clustering", "Accuracy (%)", "dropout", 32, 71.46, 0.0, 1),
+        ("table3_clustering", "Accuracy (%)", "acai", 32, 67.89, 0.0, 1),
+        ("table3_clustering", "Accuracy (%)", "acai", 256, 78.25, 0.0, 1)])
+    rows = update_readme.render_glance(str(tmp_path), "../").splitlines()[2:]
+    assert rows[0] == (
+        "| Table 1, lines32 interpolation | Baseline, VAE, ACAI | 448 (2.7 % of 16,384) | 0, 1 "
+        "| distance ×10³: ACAI 2.32 ± 0.33, rank 1 of 3 (next: VAE 4.79 ± 1.03); smoothness: "
+        "ACAI 0.30 ± 0.01, rank 2 of 3 (best: Baseline 0.23 ± 0.02; VAE undefined) "
+        "| [reproduction](../docs/reproduction.md#table-1-at-448-kimg-all-seven-models) |")
+    assert len(rows) == 2 and rows[1].startswith(
+        "| Table 3, MNIST: accuracy (%) of K-means clustering of the latents | Dropout, ACAI, "
+        "latent 32 and 256 | 256 (1.6 % of 16,384) | 0 | 32-d: ACAI 67.89, rank 2 of 2 (best: "
+        "Dropout 71.46); 256-d: ACAI 78.25 |")
 
 
 def test_render_pretrained_gives_the_scores_and_the_checkpoint(tmp_path):
-    metrics = {
-        "checkpoint": {"taken_at": "the end of the run's 16,384 kimg budget"},
-        "lines_benchmark": {"pairs": 256, "steps": 16,
-                            "exported_model": {"mean_distance": 0.00041249,
-                                               "mean_smoothness": 0.0512},
-                            "pixel_blending": {"mean_distance": 0.0062021,
-                                               "mean_smoothness": 0.87819}},
-        "config": {"model": {"name": "acai", "lr": 1e-4},
-                   "train": {"dataset": "lines32", "batch": 64, "precision": "float32",
-                             "seed": 1}}}
     path = tmp_path / "metrics.json"
-    path.write_text(json.dumps(metrics))
+    path.write_text(json.dumps(METRICS))
     rendered = update_readme.render_pretrained(str(path))
     assert "| shipped ACAI model | 4.12e-4 | 0.051 |\n" in rendered
     assert "| pixel blending, same pairs | 6.20e-3 | 0.878 |\n" in rendered
     assert ("(`flags/runs/lines32_acai.flags`: lr 1e-4, batch 64, float32), seed 1, taken at "
             "**the end of the run's 16,384 kimg budget**." in rendered)
-    text = "a\n<!-- pretrained:begin -->\nold\n<!-- pretrained:end -->\nb\n"
-    assert update_readme.with_pretrained(text, str(path)) == (
-        f"a\n<!-- pretrained:begin -->\n{rendered}<!-- pretrained:end -->\nb\n")
-    with pytest.raises(ValueError, match="no <!-- pretrained:begin -->"):
-        update_readme.with_pretrained("a\n", str(path))
 
 
 def test_render_pretrained_names_how_the_run_differs_from_the_papers(tmp_path):
