@@ -46,7 +46,10 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from acai_tf.quiet_start import quiet_tensorflow  # noqa: E402
 from acai_tf.throughput import CONFIGS  # noqa: E402  (imports no TensorFlow)
+
+quiet_tensorflow()  # before TensorFlow is imported: oneDNN on unless TF_ENABLE_ONEDNN_OPTS says
 
 
 def define_flags() -> None:

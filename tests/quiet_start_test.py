@@ -64,5 +64,19 @@ def test_the_switch_shows_tensorflows_own_output():
     assert result.stderr.splitlines()[-1] == "kept"
 
 
+@pytest.mark.parametrize("given, expected", [(None, True), ("0", False), ("1", True)])
+def test_onednn_is_on_unless_the_user_chose(given, expected):
+    env = python_process.env(REPO_ROOT)
+    env.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    if given is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = given
+    code = ("from acai_tf.quiet_start import quiet_tensorflow; quiet_tensorflow(); "
+            "from acai_tf import fast_conv; print(fast_conv.onednn_enabled())")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(expected)]
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
