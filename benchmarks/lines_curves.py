@@ -56,7 +56,10 @@ quiet_tensorflow()
 # pylint: disable=wrong-import-position
 from absl import app, flags
 
-from acai_tf import atomic_write, datasets, metrics_log, paper_tables, text_tables
+from acai_tf import datasets
+from acai_tf.outputs import atomic_write, text_tables
+from acai_tf.reproduction import paper_tables
+from acai_tf.training import metrics_log
 from acai_tf.cli import runner
 from acai_tf.errors import UserError
 from acai_tf.evaluation import protocols

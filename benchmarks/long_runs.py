@@ -58,8 +58,9 @@ if _ROOT not in sys.path:
 # pylint: disable=wrong-import-position
 from absl import app, flags
 
-from acai_tf import atomic_write, checkpoints, metrics_log, text_tables
-from acai_tf import workdir as workdir_lib
+from acai_tf.outputs import atomic_write, checkpoints, text_tables
+from acai_tf.training import metrics_log
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.cli import runner
 from acai_tf.errors import UserError
 

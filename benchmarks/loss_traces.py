@@ -20,7 +20,8 @@ import sys
 from absl import app
 from absl import flags
 
-from acai_tf import atomic_write, explosion
+from acai_tf import explosion
+from acai_tf.outputs import atomic_write
 
 _OUT_DIR = flags.DEFINE_string("out_dir", "out/loss_traces", "Where the .npz traces go.")
 _TRAIN_KIMG = flags.DEFINE_float("train_kimg", 64, "Length of each run.")
@@ -63,7 +64,7 @@ def record(run: str, path: str) -> None:
     import keras
     import numpy as np
 
-    from acai_tf import callbacks, train_lib
+    from acai_tf.training import callbacks, train_lib
 
     class Recorder(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):

@@ -13,7 +13,7 @@ and its own fused train op) is trained in a `tf.compat.v1.Session` on this proje
 training stream (the distribution of the official `input_lines`), seeded as our runs are.
 
 Every --report_kimg it appends one line to DIR/metrics.jsonl in this project's format
-(acai_tf.metrics_log): `losses/reconstruction` (the official graph's reconstruction MSE,
+(acai_tf.training.metrics_log): `losses/reconstruction` (the official graph's reconstruction MSE,
 tf.losses.mean_squared_error, averaged over the period's training batches, as ours logs it),
 `monitors/images_per_second`, and this project's lines benchmark on the official model:
 `eval/mean_distance`, `eval/mean_smoothness`, `eval/long_way_fraction`, on the same 256 test
@@ -25,8 +25,8 @@ run. One exception to the graph's seeding is the official code's own: vqvae.py s
 seed to 123 as its `model()` starts, so the official VQ-VAE's initial weights are the same
 whatever --seed (which then chooses only its data stream and test pairs); its training graph
 draws no random numbers. As for our runs, a kill between a report's line and its checkpoint
-repeats that report on resuming, and acai_tf.metrics_log.read keeps the later line; a folder
-holding reports but no checkpoint is refused rather than restarted under them.
+repeats that report on resuming, and acai_tf.training.metrics_log.read keeps the later line; a
+folder holding reports but no checkpoint is refused rather than restarted under them.
 
 DIR (default ~/acai_runs/official/lines/<model>/seed<k>, outside any checkout: see
 benchmarks/long_runs.py) also holds config.json: the model, its parameters, the budget, the
@@ -62,7 +62,10 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
-from acai_tf import atomic_write, datasets, latent_mixing, machine, metrics_log, train_lib
+from acai_tf import datasets
+from acai_tf.models import latent_mixing
+from acai_tf.outputs import atomic_write
+from acai_tf.training import machine, metrics_log, train_lib
 from acai_tf.cli import runner
 from acai_tf.config import ConfigError
 from acai_tf.lines import metric

@@ -49,7 +49,9 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
-from acai_tf import atomic_write, datasets, machine, models, text_tables
+from acai_tf import datasets, models
+from acai_tf.outputs import atomic_write, text_tables
+from acai_tf.training import machine
 from acai_tf.cli import runner
 from acai_tf.config import ConfigError
 

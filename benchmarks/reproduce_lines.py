@@ -8,8 +8,8 @@ Every (model, seed) trains in this process, one after another, into OUT/runs/<mo
 (OUT: --out_dir, by default ~/acai_runs/lines, or $ACAI_RUNS_DIR/lines: outside any checkout,
 so that a fresh clone or `make clean` cannot lose a run that spans working periods; save its
 records into the repository with benchmarks/long_runs.py)
-with the config of flags/runs/lines32_<model>.flags (acai_tf.paper_runs: the paper's networks;
-VQ-VAE has a 4x4 latent); --train_kimg, --report_kimg, --depth and --latent override the
+with the config of flags/runs/lines32_<model>.flags (acai_tf.reproduction.paper_runs: the paper's
+networks; VQ-VAE has a 4x4 latent); --train_kimg, --report_kimg, --depth and --latent override the
 flagfile. Each report logs the lines benchmark (eval/mean_distance, eval/mean_smoothness).
 Rerunning the command resumes unfinished runs (a larger --train_kimg continues finished ones) and
 skips finished ones; progress lines say how far it is and estimate the time left. A final
@@ -17,10 +17,11 @@ checkpoint is evaluated unless its eval/results.json holds every lines metric (r
 older code lack the long-way fraction). The runs and the loop are shared
 with reproduce_mnist.py (reproduction.py).
 
-The table follows the paper's protocol (acai_tf.paper_tables, table1_lines_training): per run the
-median of the last --last_n training-time evaluations, then mean ± std over the seeds (np.std,
-ddof 0), distance x10^3, columns in the paper's order; the final checkpoints, evaluated on the
-same test pairs (acai_tf.evaluation.checkpoint_eval), give a second table and the figure. Written to
+The table follows the paper's protocol (acai_tf.reproduction.paper_tables, table1_lines_training):
+per run the median of the last --last_n training-time evaluations, then mean ± std over the seeds
+(np.std, ddof 0), distance x10^3, columns in the paper's order; the final checkpoints, evaluated on
+the same test pairs (acai_tf.evaluation.checkpoint_eval), give a second table and the figure.
+Written to
 --results_dir (default OUT): lines_table.md (with the budget, seeds and machine in its header),
 lines_table.csv, lines_figure.png and lines_reproduction.json; OUT is also an HParams experiment
 (`tensorboard --logdir OUT`: one row per run). Bad input: one line
@@ -46,7 +47,8 @@ quiet_tensorflow()
 # pylint: disable=wrong-import-position
 from absl import app
 
-from acai_tf import images, paper_tables, run_records
+from acai_tf.outputs import images
+from acai_tf.reproduction import paper_tables, run_records
 from acai_tf.config import ExperimentConfig
 from acai_tf.evaluation import checkpoint_eval
 from acai_tf.evaluation.training_eval import EvalSettings

@@ -9,12 +9,12 @@ Every (model, latent, seed) trains in this process, one after another, into
 OUT/runs/<model>/latent<L>/seed<k> (OUT: --out_dir, by default ~/acai_runs/mnist, or
 $ACAI_RUNS_DIR/mnist, outside any checkout; see benchmarks/long_runs.py) on mnist32 (real MNIST, prepared by `make data` into the tfds
 folder: $ACAI_TFDS_DIR, else ~/tensorflow_datasets) with the config of
-flags/runs/mnist32_<model>_latent<L>.flags (acai_tf.paper_runs: depth 16, a 4x4 latent of L = 2 or
-16 channels, i.e. 32 or 256 dims); --train_kimg, --report_kimg, --depth and --latent override it.
-Each report logs the in-training classifier's test accuracy (eval/latent_accuracy). Rerunning
-the command resumes unfinished runs and skips finished ones (and their evaluations); progress
-lines say how far it is and estimate the time left. The loop is shared with reproduce_lines.py
-(reproduction.py).
+flags/runs/mnist32_<model>_latent<L>.flags (acai_tf.reproduction.paper_runs: depth 16, a 4x4 latent
+of L = 2 or 16 channels, i.e. 32 or 256 dims); --train_kimg, --report_kimg, --depth and --latent
+override it. Each report logs the in-training classifier's test accuracy (eval/latent_accuracy).
+Rerunning the command resumes unfinished runs and skips finished ones (and their evaluations);
+progress lines say how far it is and estimate the time left. The loop is shared with
+reproduce_lines.py (reproduction.py).
 
 The final checkpoint of every run is evaluated (acai_tf.evaluation.checkpoint_eval, parts
 classifier and clustering): the linear probe on the first --max_train_examples train latents,
@@ -49,7 +49,8 @@ quiet_tensorflow()
 from absl import app
 from absl import flags
 
-from acai_tf import images, paper_tables, run_records
+from acai_tf.outputs import images
+from acai_tf.reproduction import paper_tables, run_records
 from acai_tf.config import ConfigError
 from acai_tf.evaluation import checkpoint_eval, results as results_lib
 from acai_tf.evaluation.training_eval import EvalSettings

@@ -2,8 +2,8 @@
 the outputs' common parts.
 
 A reproduction is a list of runs, each (workdir, config) with the config of one of the paper's
-runs (acai_tf.paper_runs) and the command's overrides. `train_and_evaluate` checks them all,
-then trains (or resumes) each in turn and evaluates its final checkpoint unless
+runs (acai_tf.reproduction.paper_runs) and the command's overrides. `train_and_evaluate` checks them
+all, then trains (or resumes) each in turn and evaluates its final checkpoint unless
 W/eval/results.json already holds every metric asked for at that checkpoint (a run evaluated by
 older code, without a metric added since, is evaluated again), printing "run k/N" progress lines
 with the time spent and an estimate of the time left. `write_hparams` puts the runs on
@@ -24,8 +24,10 @@ from typing import Any, Callable, Sequence
 from absl import flags
 from absl import logging
 
-from acai_tf import datasets, paper_runs, run_records, tensorboard_hparams, train_lib
-from acai_tf import workdir as workdir_lib
+from acai_tf import datasets
+from acai_tf.reproduction import paper_runs, run_records
+from acai_tf.training import tensorboard_hparams, train_lib
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.config import ConfigError, ExperimentConfig
 from acai_tf.evaluation import checkpoint_eval, results as results_lib
 from acai_tf.evaluation.training_eval import EvalSettings

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from acai_tf import images, machine, paper_tables, run_records, strict_json, text_tables
-from acai_tf import workdir as workdir_lib
+from acai_tf.outputs import images, strict_json, text_tables
+from acai_tf.reproduction import paper_tables, run_records
+from acai_tf.training import machine
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.config import ExperimentConfig
 from acai_tf.evaluation import results as results_lib
 

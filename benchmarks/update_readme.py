@@ -23,7 +23,7 @@ import re
 
 from absl import app, flags
 
-from acai_tf import atomic_write, text_tables
+from acai_tf.outputs import atomic_write, text_tables
 from acai_tf.cli import runner
 from acai_tf.errors import UserError
 

@@ -40,8 +40,9 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
-from acai_tf import datasets, model_hparams, networks
-from acai_tf import workdir as workdir_lib
+from acai_tf import datasets, model_hparams
+from acai_tf.models import networks
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.cli import runner
 from acai_tf.config import ConfigError
 

@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import images, metrics_log
+from acai_tf.outputs import images
+from acai_tf.training import metrics_log
 
 BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
 sys.path.insert(0, BENCHMARKS)

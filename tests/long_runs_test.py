@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import metrics_log, train_lib
+from acai_tf.training import metrics_log, train_lib
 
 import tiny
 

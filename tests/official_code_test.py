@@ -20,7 +20,7 @@ import pytest
 
 from absl import flags
 
-from acai_tf import metrics_log
+from acai_tf.training import metrics_log
 from acai_tf.cli import flag_defs
 
 BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")

@@ -15,8 +15,10 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import images, run_records, tensorboard_hparams
-from acai_tf import workdir as workdir_lib
+from acai_tf.outputs import images
+from acai_tf.reproduction import run_records
+from acai_tf.training import tensorboard_hparams
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.config import ConfigError
 from acai_tf.evaluation import results as results_lib
 from acai_tf.evaluation.checkpoint_eval import EvalOptions
