@@ -17,6 +17,16 @@ from __future__ import annotations
 import os
 import sys
 
+# Run as a script, only benchmarks/ is on sys.path; the library lives at the repository root.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+from acai_tf.quiet_start import quiet_tensorflow
+
+# Before anything imports TensorFlow: its C++ banner would bury the one-line errors.
+quiet_tensorflow()
+
+# pylint: disable=wrong-import-position
 from absl import app
 from absl import flags
 

@@ -5,7 +5,7 @@ A file is {"machine": machine.describe(), "results": [record, ...]}; each record
 ROW_KEY fields) with its measurement (`acai_tf.performance.throughput.timed_result`). Records
 written before a field existed lack it: ROW_KEY reads them with the field's old implicit value, and
 the table counts the FLOPs of a record without "flop_per_image" and shows "–" where it has no
-matrix- multiply reference.
+matrix-multiply reference.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The parts of the paper-table commands' outputs that Table 1 and Tables 2-3 share: the tables'
 header (the budget next to the paper's, seeds, networks, hardware, command), the CSV in long
-format, the JSON record and the figure of stacked interpolation blocks (see reproduction.py).
+format, the JSON record and the figure of stacked interpolation blocks (see run_loop).
 """
 
 from __future__ import annotations
