@@ -35,15 +35,12 @@ import textwrap
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
-from acai_tf.quiet_start import quiet_tensorflow
-
-# Before anything imports TensorFlow: its C++ banner would bury the one-line errors.
-quiet_tensorflow()
 
 # pylint: disable=wrong-import-position
 from absl import flags
 
-from acai_tf.cli import runner
+# First: importing acai_tf.cli keeps TensorFlow's start-up banner off stderr (quiet_start).
+from acai_tf.cli import runner  # isort: skip
 from acai_tf.outputs import atomic_write, strict_json, text_tables
 from acai_tf.reproduction import paper_runs, run_records
 from acai_tf.training import machine, metrics_log

@@ -20,22 +20,11 @@ import json
 import math
 import os
 import re
-import sys
 
-# Run as a script, only benchmarks/ is on sys.path; the library lives at the repository root.
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-from acai_tf.quiet_start import quiet_tensorflow
-
-# Before anything imports TensorFlow: its C++ banner would bury the one-line errors.
-quiet_tensorflow()
-
-# pylint: disable=wrong-import-position
 from absl import app, flags
 
+from acai_tf.cli import runner  # first: it quiets TensorFlow's start-up (quiet_start)
 from acai_tf.outputs import atomic_write, text_tables
-from acai_tf.cli import runner
 from acai_tf.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
