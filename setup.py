@@ -46,7 +46,8 @@ setuptools.setup(
     },
     extras_require={
         "gpu": ["tensorflow[and-cuda]==2.21.0"],
-        # benchmarks/lines_curves.py draws the learning curves; the tests run it.
+        # benchmarks/lines_curves.py draws the learning curves (acai_tf.reproduction.curves imports
+        # it when drawing); the tests run it.
         "benchmarks": ["matplotlib>=3.8"],
         "test": ["pytest>=8.0", "pytest-xdist>=3.5", "matplotlib>=3.8"],
     },

@@ -21,7 +21,7 @@ __all__ = ["CONFIG_FILENAME", "CONV_GRADIENTS", "ConfigError", "ExperimentConfig
 
 CONFIG_FILENAME = "config.json"
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-# Kept equal to acai_tf.fast_conv.GRADIENT_PATHS (tested); this module imports no TensorFlow.
+# Kept equal to acai_tf.speed.fast_conv.GRADIENT_PATHS (tested); this module imports no TensorFlow.
 CONV_GRADIENTS = ("auto", "stock", "forward")
 
 
@@ -128,11 +128,12 @@ class TrainConfig(_Record):
         train_kimg: training length in thousands of images.
         report_kimg: period of evaluations, summaries and checkpoints in thousands of images.
         seed: seed of the data stream, the weight initialisation and every random draw.
-        strategy: distribution strategy name (see `acai_tf.distribute`).
+        strategy: distribution strategy name (see `acai_tf.training.distribute`).
         precision: "float32", or a Keras mixed policy for the conv networks: "mixed_bfloat16"
             or "mixed_float16" (with loss scaling). Variables, losses and logs stay float32.
         conv_gradient: how the 3x3 convolutions are differentiated: "auto" (the fastest for
-            this machine), "stock" or "forward" (see `acai_tf.fast_conv`); same values either way.
+            this machine), "stock" or "forward" (see `acai_tf.speed.fast_conv`); same values either
+            way.
         explosion_factor: stop when a loss's recent mean exceeds this factor times its
             reference level (see `acai_tf.explosion`); 0 turns the check off.
     """

@@ -11,8 +11,19 @@ as a training loop would.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import time
+
+# Run as a script, only benchmarks/ is on sys.path; the library lives at the repository root.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+from acai_tf.quiet_start import quiet_tensorflow
+
+# Before anything imports TensorFlow: its C++ banner would bury the one-line errors.
+quiet_tensorflow()
 
 
 def time_metrics(repeats: int) -> tuple[float, float]:

@@ -17,10 +17,21 @@ from __future__ import annotations
 import os
 import sys
 
+# Run as a script, only benchmarks/ is on sys.path; the library lives at the repository root.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+from acai_tf.quiet_start import quiet_tensorflow
+
+# Before anything imports TensorFlow: its C++ banner would bury the one-line errors.
+quiet_tensorflow()
+
+# pylint: disable=wrong-import-position
 from absl import app
 from absl import flags
 
-from acai_tf import atomic_write, explosion
+from acai_tf import explosion
+from acai_tf.outputs import atomic_write
 
 _OUT_DIR = flags.DEFINE_string("out_dir", "out/loss_traces", "Where the .npz traces go.")
 _TRAIN_KIMG = flags.DEFINE_float("train_kimg", 64, "Length of each run.")
@@ -63,7 +74,7 @@ def record(run: str, path: str) -> None:
     import keras
     import numpy as np
 
-    from acai_tf import callbacks, train_lib
+    from acai_tf.training import callbacks, train_lib
 
     class Recorder(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):

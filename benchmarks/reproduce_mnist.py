@@ -7,14 +7,14 @@ draw.
 
 Every (model, latent, seed) trains in this process, one after another, into
 OUT/runs/<model>/latent<L>/seed<k> (OUT: --out_dir, by default ~/acai_runs/mnist, or
-$ACAI_RUNS_DIR/mnist, outside any checkout; see benchmarks/long_runs.py) on mnist32 (real MNIST, prepared by `make data` into the tfds
-folder: $ACAI_TFDS_DIR, else ~/tensorflow_datasets) with the config of
-flags/runs/mnist32_<model>_latent<L>.flags (acai_tf.paper_runs: depth 16, a 4x4 latent of L = 2 or
-16 channels, i.e. 32 or 256 dims); --train_kimg, --report_kimg, --depth and --latent override it.
-Each report logs the in-training classifier's test accuracy (eval/latent_accuracy). Rerunning
-the command resumes unfinished runs and skips finished ones (and their evaluations); progress
-lines say how far it is and estimate the time left. The loop is shared with reproduce_lines.py
-(reproduction.py).
+$ACAI_RUNS_DIR/mnist, outside any checkout; see benchmarks/long_runs.py) on mnist32 (real MNIST,
+prepared by `make data` into the tfds folder: $ACAI_TFDS_DIR, else ~/tensorflow_datasets) with the
+config of flags/runs/mnist32_<model>_latent<L>.flags (acai_tf.reproduction.paper_runs: depth 16, a
+4x4 latent of L = 2 or 16 channels, i.e. 32 or 256 dims); --train_kimg, --report_kimg, --depth and
+--latent override it. Each report logs the in-training classifier's test accuracy
+(eval/latent_accuracy). Rerunning the command resumes unfinished runs and skips finished ones (and
+their evaluations); progress lines say how far it is and estimate the time left. The loop is shared
+with reproduce_lines.py (acai_tf.reproduction.run_loop, acai_tf.cli.reproduce).
 
 The final checkpoint of every run is evaluated (acai_tf.evaluation.checkpoint_eval, parts
 classifier and clustering): the linear probe on the first --max_train_examples train latents,
@@ -49,15 +49,16 @@ quiet_tensorflow()
 from absl import app
 from absl import flags
 
-from acai_tf import images, paper_tables, run_records
+from acai_tf.outputs import images
+from acai_tf.reproduction import paper_tables, run_records
 from acai_tf.config import ConfigError
 from acai_tf.evaluation import checkpoint_eval, results as results_lib
 from acai_tf.evaluation.training_eval import EvalSettings
 from acai_tf.cli import runner
 
-import reproduction  # pylint: disable=wrong-import-order
-import reproduction_outputs  # pylint: disable=wrong-import-order
-from reproduction import MODELS
+from acai_tf.cli import reproduce as reproduce_cli
+from acai_tf.reproduction import run_loop, table_outputs
+from acai_tf.reproduction.run_loop import MODELS
 
 LATENTS = (2, 16)  # channels of the paper's 4x4 MNIST latents: 32 and 256 dims
 # The tables in the order they are written; the first two are the paper's Table 2.
@@ -95,31 +96,31 @@ def reproduce(out_dir: str, *, models: Sequence[str] = MODELS, latents: Sequence
     Raises:
         UserError (one line); a bad request fails before any training.
     """
-    reproduction.check_request(models, seeds, last_n)
+    run_loop.check_request(models, seeds, last_n)
     unknown = sorted(set(latents) - set(LATENTS))
     if not latents or unknown:
         raise ConfigError(f"--latents must be among {', '.join(map(str, LATENTS))}, got "
                           f"{', '.join(map(str, latents))}")
     if n_init < 1 or max_train_examples < 1:
         raise ConfigError("need --n_init >= 1 and --max_train_examples >= 1")
-    models = reproduction.in_paper_order(models)
+    models = run_loop.in_paper_order(models)
     latents, seeds = sorted(set(latents)), list(dict.fromkeys(seeds))
     runs = [(os.path.join(out_dir, "runs", model, f"latent{latent}", f"seed{seed}"),
-             reproduction.paper_config("mnist32", model, latent, seed, overrides or {}))
+             reproduce_cli.paper_config("mnist32", model, latent, seed, overrides or {}))
             for model in models for latent in latents for seed in seeds]
     options = checkpoint_eval.EvalOptions(parts=("classifier", "clustering"), n_init=n_init,
                                           max_train_examples=max_train_examples,
                                           figure_rows=FIGURE_ROWS)
-    loaded, paths, wall_time = reproduction.reproduce_runs(
+    loaded, paths, wall_time = run_loop.reproduce_runs(
         out_dir, runs, prefix="mnist", last_n=last_n, results_dir=results_dir,
         eval_settings=eval_settings, eval_options=options, log=log)
     paths["markdown"] = os.path.join(os.path.dirname(paths["markdown"]), "mnist_tables.md")
     tables = [paper_tables.build_table(name, loaded) for name in TABLES]
-    images.write_png(paths["figure"], reproduction_outputs.stacked_figure(
+    images.write_png(paths["figure"], table_outputs.stacked_figure(
         loaded, group=lambda run: (MODELS.index(run.key[1]), run.key[2]),
         label=lambda run: f"{paper_tables.display_name(run.key[1])}, latent {run.key[2]} "
                           f"(seed {run.config['train']['seed']})", per_row=len(latents)))
-    header = reproduction_outputs.header(
+    header = table_outputs.header(
         "Tables 2 and 3 (MNIST: latent classifier, K-means clustering)",
         "a test accuracy of the in-training classifier", "flags/runs/mnist32_<model>_latent<L>"
         ".flags", loaded, runs[0][1], last_n, seeds, command, extra=[
@@ -129,14 +130,14 @@ def reproduce(out_dir: str, *, models: Sequence[str] = MODELS, latents: Sequence
     present = [table for table in tables if table is not None]
     paper_tables.write_text(paths["markdown"], "\n".join(
         [header, *map(paper_tables.to_markdown, present), CAPTION]))
-    paper_tables.write_text(paths["csv"], reproduction_outputs.csv_text([
+    paper_tables.write_text(paths["csv"], table_outputs.csv_text([
         (table["name"], metric, model, latent, cells[model]) for table in present
         for _, latent, metric, cells in table["rows"] for model in table["columns"]
         if model in cells]))
-    reproduction_outputs.write_record(
+    table_outputs.write_record(
         paths["json"], command=command, config=runs[0][1], last_n=last_n, seeds=seeds,
         wall_time_s=wall_time, n_init=n_init, max_train_examples=max_train_examples,
-        runs=[reproduction_outputs.run_entry(run, checkpoint_entry(run)) for run in loaded])
+        runs=[table_outputs.run_entry(run, checkpoint_entry(run)) for run in loaded])
     return paths
 
 
@@ -160,13 +161,13 @@ CAPTION = (f"Figure (mnist_figure.png): per model (rows) and latent size (column
 def main(argv: list[str]) -> None:
     fv = flags.FLAGS
     with runner.one_line_errors():
-        latents = reproduction.integers("latents", fv.latents)
-    reproduction.main(argv, reproduce, latents=latents, n_init=fv.n_init,
+        latents = reproduce_cli.integers("latents", fv.latents)
+    reproduce_cli.main(argv, reproduce, latents=latents, n_init=fv.n_init,
                       max_train_examples=fv.max_train_examples)
 
 
 if __name__ == "__main__":
-    reproduction.define_flags(seeds=["0"], runs_name="mnist")
+    reproduce_cli.define_flags(seeds=["0"], runs_name="mnist")
     flags.DEFINE_list("latents", [str(latent) for latent in LATENTS],
                       "Latent channels of the runs (the paper's 4x4 maps: 2 or 16).")
     flags.DEFINE_integer("n_init", 1000, "K-means restarts (the paper: 1000).")

@@ -41,9 +41,10 @@ from absl import flags
 
 # First: importing acai_tf.cli keeps TensorFlow's start-up banner off stderr (quiet_start).
 from acai_tf.cli import runner  # isort: skip
-from acai_tf import (atomic_write, machine, metrics_log, paper_runs, run_records,
-                     strict_json, text_tables)
-from acai_tf import workdir as workdir_lib
+from acai_tf.outputs import atomic_write, strict_json, text_tables
+from acai_tf.reproduction import paper_runs, run_records
+from acai_tf.training import machine, metrics_log
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.errors import UserError
 from acai_tf.serving import export_lib, pretrained
 

@@ -25,10 +25,11 @@ before timing anything, a --json measured on another (`throughput_results.SAME_M
 differ), so that no row is filed under a CPU it did not run on.
 
 How far a step is from the machine's limit: every row also gives its FLOPs per training image
-(`acai_tf.flops`) and the GFLOP/s achieved, and each run first times an n x n matrix product
-(--matmul_size, float32 and bfloat16) in this process, on the cores and threads the steps use,
-and files that reference with every row it measures. The measuring lives in
-`acai_tf.throughput`, the file and its table in `acai_tf.throughput_results`.
+(`acai_tf.performance.flops`) and the GFLOP/s achieved, and each run first times an n x n matrix
+product (--matmul_size, float32 and bfloat16) in this process, on the cores and threads the steps
+use, and files that reference with every row it measures. The measuring lives in
+`acai_tf.performance.throughput`, the file and its table in
+`acai_tf.performance.throughput_results`.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from acai_tf.quiet_start import quiet_tensorflow  # noqa: E402
-from acai_tf.throughput import CONFIGS  # noqa: E402  (imports no TensorFlow)
+from acai_tf.performance.throughput import CONFIGS  # noqa: E402  (imports no TensorFlow)
 
 quiet_tensorflow()  # before TensorFlow is imported: oneDNN on unless TF_ENABLE_ONEDNN_OPTS says
 
@@ -79,7 +80,8 @@ def define_flags() -> None:
 def rows(fv) -> list[dict[str, Any]]:
     """Every measurement the flags ask for, as ROW_KEY dicts (conv gradients resolved)."""
     # pylint: disable=import-outside-toplevel
-    from acai_tf import fast_conv, model_hparams, models
+    from acai_tf import model_hparams, models
+    from acai_tf.speed import fast_conv
 
     onednn = fast_conv.onednn_enabled()
     gradients = list(dict.fromkeys(fast_conv.resolve(path) for path in fv.conv_gradient))
@@ -98,9 +100,12 @@ def rows(fv) -> list[dict[str, Any]]:
 
 def main(argv):
     # pylint: disable=import-outside-toplevel
-    from acai_tf import fast_conv, machine, model_hparams, models, throughput
+    from acai_tf import model_hparams, models
+    from acai_tf.performance import throughput
+    from acai_tf.speed import fast_conv
+    from acai_tf.training import machine
     from acai_tf.cli import runner
-    from acai_tf.throughput_results import merge, stored_results, to_markdown
+    from acai_tf.performance.throughput_results import merge, stored_results, to_markdown
     from acai_tf.config import PRECISIONS
 
     fv = flags.FLAGS

@@ -23,8 +23,8 @@ import re
 
 from absl import app, flags
 
-from acai_tf import atomic_write, text_tables
-from acai_tf.cli import runner
+from acai_tf.cli import runner  # first: it quiets TensorFlow's start-up (quiet_start)
+from acai_tf.outputs import atomic_write, text_tables
 from acai_tf.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,4 +1,4 @@
-"""Tests for acai_tf.atomic_write: unique temporary names, all-or-nothing replacement."""
+"""Tests for acai_tf.outputs.atomic_write: unique temporary names, all-or-nothing replacement."""
 
 import os
 import stat
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from acai_tf import atomic_write, images
+from acai_tf.outputs import atomic_write, images
 
 
 def test_write_text_replaces_the_file_and_leaves_no_temporary(tmp_path):

@@ -11,7 +11,7 @@ from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
 from acai_tf import datasets, models
-from acai_tf import workdir as workdir_lib
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.config import ConfigError, ExperimentConfig, ModelConfig, TrainConfig
 from acai_tf.evaluation import checkpoint_eval, results as results_lib
 

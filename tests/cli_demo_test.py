@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import python_process
-from acai_tf import machine
+from acai_tf.training import machine
 from acai_tf.cli import demo
 
 # Not resolved: under Bazel this is the runfiles tree, which holds flags/ and acai_tf/.

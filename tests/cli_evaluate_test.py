@@ -11,7 +11,7 @@ import tensorflow as tf
 from absl import flags
 
 from acai_tf import datasets, models
-from acai_tf import workdir as workdir_lib
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
 from acai_tf.cli import evaluate as evaluate_binary
 from acai_tf.cli import runner

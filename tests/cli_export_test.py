@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from acai_tf import models, workdir
+from acai_tf import models
+from acai_tf.outputs import workdir
 from acai_tf.config import ExperimentConfig
 
 import python_process

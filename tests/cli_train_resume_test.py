@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from acai_tf import models, workdir as workdir_lib
+from acai_tf import models
+from acai_tf.outputs import workdir as workdir_lib
 
 import python_process
 import tiny

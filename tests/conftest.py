@@ -105,7 +105,8 @@ def _fake_run(root, name, *, model="acai", dataset="lines32", latent_width=2, la
 
     import numpy as np
 
-    from acai_tf import images, metrics_log
+    from acai_tf.outputs import images
+    from acai_tf.training import metrics_log
     from acai_tf.config import ExperimentConfig, ModelConfig, TrainConfig
     from acai_tf.evaluation import results as results_lib
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from acai_tf import checkpoints, metrics_log
+from acai_tf.outputs import checkpoints
+from acai_tf.training import metrics_log
 
 import python_process
 import tiny

@@ -27,7 +27,7 @@ def child_main(workdir, dump_path):
     """Runs in a worker process: trains, then dumps the final weights to dump_path (.npz)."""
     import keras
 
-    from acai_tf import train_lib
+    from acai_tf.training import train_lib
 
     class DumpWeights(keras.callbacks.Callback):
         def on_train_end(self, logs=None):

@@ -1,4 +1,4 @@
-"""acai_tf.distribute and training under MirroredStrategy on two logical CPU devices.
+"""acai_tf.training.distribute and training under MirroredStrategy on two logical CPU devices.
 
 Logical devices must be configured before TensorFlow initialises, so the distributed work runs
 in one fresh subprocess (this file, imported by `python -c`), which prints its measurements as
@@ -52,7 +52,7 @@ def child_main(workdir):
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from acai_tf import distribute, train_lib
+    from acai_tf.training import distribute, train_lib
     from acai_tf.config import ConfigError
 
     results = {}
@@ -141,7 +141,7 @@ def test_train_lib_runs_under_mirrored_strategy(results):
 
 
 def test_strategy_names():
-    from acai_tf import distribute
+    from acai_tf.training import distribute
     from acai_tf.config import ConfigError
 
     assert distribute.STRATEGIES == ("auto", "default", "one_device", "mirrored",
@@ -154,7 +154,7 @@ def test_strategy_names():
 
 
 def test_multi_worker_without_tf_config_is_a_clear_error(monkeypatch):
-    from acai_tf import distribute
+    from acai_tf.training import distribute
     from acai_tf.config import ConfigError
 
     monkeypatch.delenv("TF_CONFIG", raising=False)

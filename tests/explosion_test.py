@@ -7,8 +7,9 @@ import types
 import numpy as np
 import pytest
 
-from acai_tf import callbacks, explosion, train_lib
-from acai_tf import workdir as workdir_lib
+from acai_tf import explosion
+from acai_tf.training import callbacks, train_lib
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.config import ConfigError, ExperimentConfig, TrainConfig
 from acai_tf.errors import UserError
 

@@ -1,4 +1,5 @@
-"""Tests of acai_tf.fast_conv: both gradient paths agree, and "auto" picks by oneDNN's state."""
+"""Tests of acai_tf.speed.fast_conv: both gradient paths agree, and "auto" picks by oneDNN's
+state."""
 
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from acai_tf import fast_conv
+from acai_tf.speed import fast_conv
 
 import python_process
 
@@ -73,7 +74,7 @@ def test_bad_paths_are_refused():
 def test_auto_follows_onednn(onednn, expected):
     env = python_process.env(REPO_ROOT, TF_ENABLE_ONEDNN_OPTS=onednn, CUDA_VISIBLE_DEVICES="")
     code = ("from acai_tf.quiet_start import quiet_tensorflow; quiet_tensorflow(); "
-            "from acai_tf import fast_conv; "
+            "from acai_tf.speed import fast_conv; "
             "print(fast_conv.onednn_enabled(), fast_conv.resolve('auto'), "
             "fast_conv.resolve('forward'), fast_conv.resolve('stock'))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,

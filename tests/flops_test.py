@@ -1,5 +1,5 @@
-"""Tests of acai_tf.flops: a tiny network counted by hand, and every model's count against the
-FLOPs of the convolutions and matrix products in its traced train step."""
+"""Tests of acai_tf.performance.flops: a tiny network counted by hand, and every model's count
+against the FLOPs of the convolutions and matrix products in its traced train step."""
 
 import sys
 
@@ -8,7 +8,10 @@ import pytest
 import tensorflow as tf
 
 import tiny
-from acai_tf import fast_conv, flops, models, networks
+from acai_tf import models
+from acai_tf.models import networks
+from acai_tf.performance import flops
+from acai_tf.speed import fast_conv
 from acai_tf.config import ModelConfig
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from acai_tf import fused_adam
+from acai_tf.speed import fused_adam
 
 
 def test_defaults_are_tf1_adams():

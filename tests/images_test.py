@@ -1,4 +1,4 @@
-"""Tests for acai_tf.images: pixel mapping, grid and figure layouts, PNG files."""
+"""Tests for acai_tf.outputs.images: pixel mapping, grid and figure layouts, PNG files."""
 
 import sys
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from acai_tf import images
+from acai_tf.outputs import images
 
 
 def test_to_uint8_maps_minus_one_to_one_onto_bytes_with_rounding_and_clipping():

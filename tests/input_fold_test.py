@@ -1,4 +1,4 @@
-"""Tests of acai_tf.input_fold: the folded input layer computes what the two layers do."""
+"""Tests of acai_tf.speed.input_fold: the folded input layer computes what the two layers do."""
 
 import sys
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from acai_tf import fast_conv, input_fold, networks
+from acai_tf.models import networks
+from acai_tf.speed import fast_conv, input_fold
 
 
 def _encoder_with_nonzero_biases(colors, path="stock", dtype="float32"):

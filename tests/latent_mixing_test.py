@@ -1,4 +1,5 @@
-"""acai_tf.latent_mixing: ACAI's training mix and the interpolation paths, against hand values."""
+"""acai_tf.models.latent_mixing: ACAI's training mix and the interpolation paths, against hand
+values."""
 
 import sys
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from acai_tf import latent_mixing
+from acai_tf.models import latent_mixing
 
 
 def _np(x):

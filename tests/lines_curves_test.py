@@ -1,4 +1,5 @@
-"""benchmarks/lines_curves.py: learning curves and tables from saved run records."""
+"""benchmarks/lines_curves.py and its library (acai_tf.reproduction.curves, curve_reports):
+learning curves and tables from saved run records."""
 
 import json
 import os
@@ -8,11 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import images, metrics_log
+from acai_tf.outputs import images
+from acai_tf.reproduction import curve_reports, curves
+from acai_tf.training import metrics_log
 
 BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
-sys.path.insert(0, BENCHMARKS)
-import lines_curves  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def record(records_dir, name, mse, distance=None, *, every=16, precision="float32",
@@ -40,9 +41,9 @@ def test_plateau_exit_is_the_first_report_below_the_line():
     reports = [{"kimg": 16, "losses/reconstruction": 0.081},
                {"kimg": 32, "losses/reconstruction": 0.069},
                {"kimg": 48, "losses/reconstruction": 0.075}]
-    assert lines_curves.plateau_exit(reports) == 32
-    assert lines_curves.plateau_exit(reports[:1]) is None
-    assert lines_curves.plateau_exit([{"kimg": 16}]) is None
+    assert curves.plateau_exit(reports) == 32
+    assert curves.plateau_exit(reports[:1]) is None
+    assert curves.plateau_exit([{"kimg": 16}]) is None
 
 
 def test_curves_and_table_from_the_records(tmp_path):
@@ -53,7 +54,7 @@ def test_curves_and_table_from_the_records(tmp_path):
     record(records, "lines_acai_seed0.lost-20261204T0302330000", [0.09])
     record(records, "mnist_acai_latent2_seed0", [0.05])  # not a lines record: left out
 
-    paths = lines_curves.write(records, out)
+    paths = curve_reports.write(records, out)
 
     assert [os.path.basename(p) for p in paths] == ["lines_curves.png", "lines_curves.md"]
     assert images.read_png(paths[0]).shape[1] > 1000
@@ -67,14 +68,14 @@ def test_curves_and_table_from_the_records(tmp_path):
     assert acai[5:9] == ["2.00", "2.00", "0.20", "0.20"]
     assert acai[9:] == ["float32", "0123456, fedcba9 |"]
     assert by_name["lines_acai_seed0.lost-20261204T0302330000"][1] == "16"
-    runs = {run["name"]: run for run in lines_curves.load_records(records)}
-    assert lines_curves.curve_label(runs["lines_acai_seed0"], False) == "ACAI"
-    assert (lines_curves.curve_label(runs["lines_acai_seed0.lost-20261204T0302330000"], False)
+    runs = {run["name"]: run for run in curves.load_records(records)}
+    assert curves.curve_label(runs["lines_acai_seed0"], False) == "ACAI"
+    assert (curves.curve_label(runs["lines_acai_seed0.lost-20261204T0302330000"], False)
             == "ACAI (workdir lost at 16 kimg)")
     assert "mnist_acai_latent2_seed0" not in by_name
     # The lost run's one report (16 kimg) is at no kimg its restart reported: nothing beside it.
     assert "## Restarts beside their lost runs" not in open(paths[1], encoding="utf-8").read()
-    blending = lines_curves.pixel_blending()
+    blending = curves.pixel_blending()
     assert by_name["pixel blending (same pairs)"][5] == f"{blending['mean_distance'] * 1e3:.2f}"
     # Blending does not interpolate lines: far from them, and smooth only in pixel space.
     assert blending["mean_distance"] > 4e-3 and blending["mean_smoothness"] > 0.5
@@ -88,7 +89,7 @@ def test_the_official_code_beside_ours_at_equal_budgets(tmp_path):
            [0.03, 0.02, 0.005], every=64)
     record(records, "lines_vae_seed0", [0.05] * 3)  # no official run: not in the comparison
 
-    paths = lines_curves.write(records, out)
+    paths = curve_reports.write(records, out)
 
     assert [os.path.basename(p) for p in paths][2:] == ["official_reference.png",
                                                         "official_reference.md"]
@@ -114,7 +115,7 @@ def test_a_lost_run_and_its_restart_are_both_beside_the_official_code(tmp_path):
     record(records, "lines_acai_seed0", [0.08], [0.02], every=64)
     record(records, "official_lines_acai_seed0", [0.09, 0.07], [0.03, 0.02], every=64)
 
-    text = open(lines_curves.write(records, out)[3], encoding="utf-8").read()
+    text = open(curve_reports.write(records, out)[3], encoding="utf-8").read()
 
     assert "| lines_acai_seed0.lost-20261204T0302330000 | 192 | 3 |" in text
     assert "`ours, lost at N kimg`: a run of ours whose workdir was lost" in text
@@ -138,7 +139,7 @@ def test_a_restart_beside_its_lost_runs_at_the_kimg_two_of_them_reached(tmp_path
     record(records, "lines_acai_seed0", [0.09, 0.01], [0.03, 0.004], every=64, cpu_flags=avx512,
            speed=500.0)
 
-    text = open(lines_curves.write(records, out)[1], encoding="utf-8").read()
+    text = open(curve_reports.write(records, out)[1], encoding="utf-8").read()
 
     assert "## Restarts beside their lost runs" in text
     rows = [row for row in text.splitlines() if row.startswith("| ACAI | 0 |")]
@@ -169,26 +170,26 @@ def test_a_restart_beside_its_lost_runs_at_the_kimg_two_of_them_reached(tmp_path
                 "eval/mean_smoothness": float("nan")} for s in (1024, 2048, 3072)]
     drifted = [dict(r) for r in reports]
     drifted[2]["losses/ae"] += 1e-9
-    assert lines_curves.agreement({"reports": reports}, {"reports": drifted}) == (
+    assert curve_reports.agreement({"reports": reports}, {"reports": drifted}) == (
         "identical to 128 kimg, then different (from 192 kimg)")
     # A resume between the last identical report and the first different one is named.
     resumed = {"reports": drifted, "lost": True,
                "config": {"train": {"batch": 64}, "runs": [{"from_step": 0},
                                                          {"from_step": 2048}]}}
-    assert lines_curves.agreement({"reports": reports, "lost": False}, resumed) == (
+    assert curve_reports.agreement({"reports": reports, "lost": False}, resumed) == (
         "identical to 128 kimg, then different (from 192 kimg); lost at 192 kimg resumed at "
         "128 kimg, which reseeds the data stream")
-    assert lines_curves.resumes(resumed) == [128.0]
-    assert lines_curves.agreement({"reports": reports}, {"reports": reports[1:]}) == (
+    assert curve_reports.resumes(resumed) == [128.0]
+    assert curve_reports.agreement({"reports": reports}, {"reports": reports[1:]}) == (
         "identical in all 2 reports both made (to 192 kimg)")
-    assert lines_curves.agreement({"reports": reports}, {"reports": []}) == ""
-    assert not lines_curves.same_report(reports[0], {k: v for k, v in reports[0].items()
+    assert curve_reports.agreement({"reports": reports}, {"reports": []}) == ""
+    assert not curve_reports.same_report(reports[0], {k: v for k, v in reports[0].items()
                                                      if k != "losses/ae"})
-    runs = {run["name"]: run for run in lines_curves.load_records(records)}
-    assert lines_curves.machine_classes(runs["lines_acai_seed0"]) == "AVX-512"
+    runs = {run["name"]: run for run in curves.load_records(records)}
+    assert curve_reports.machine_classes(runs["lines_acai_seed0"]) == "AVX-512"
     mixed = dict(runs["lines_acai_seed0"], config={"runs": [{"cpu_flags": ["avx2"]}, {},
                                                             {"cpu_flags": ["avx512f"]}]})
-    assert lines_curves.machine_classes(mixed) == "AVX2, ?, AVX-512"
+    assert curve_reports.machine_classes(mixed) == "AVX2, ?, AVX-512"
 
 
 def test_no_records_is_a_one_line_error(tmp_path):

@@ -1,4 +1,5 @@
-"""benchmarks/long_runs.py: saving long runs' records into the repository without splicing runs,
+"""benchmarks/long_runs.py and its library (acai_tf.reproduction.long_runs,
+resume_checkpoints): saving long runs' records into the repository without splicing runs,
 and rebuilding a lost workdir from its saved checkpoint.
 
 Most workdirs here are fakes holding only what the records are made of (config.json with its
@@ -17,13 +18,12 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import metrics_log, train_lib
+from acai_tf.reproduction import long_runs
+from acai_tf.training import metrics_log, train_lib
 
 import tiny
 
 BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
-sys.path.insert(0, BENCHMARKS)
-import long_runs  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def make_run(workdir, *, started="2026-12-04T03:02:33+0000", reports=(16, 32), model="acai",

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import losses
+from acai_tf.models import losses
 
 
 def _np(x):

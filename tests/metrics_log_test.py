@@ -1,9 +1,9 @@
-"""Tests of acai_tf.metrics_log: the per-run JSON-lines record of every report."""
+"""Tests of acai_tf.training.metrics_log: the per-run JSON-lines record of every report."""
 
 import json
 import math
 
-from acai_tf import metrics_log
+from acai_tf.training import metrics_log
 
 
 def test_round_trip_keeps_step_order_and_every_scalar(tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from acai_tf import networks
+from acai_tf.models import networks
 from acai_tf.config import scales_for
 
 # (colors, depth, latent, latent_width) -> (encoder = critic params, decoder params); spec §3.1.

@@ -1,4 +1,5 @@
-"""benchmarks/official_reference.py and official_loader.py on a stand-in official checkout.
+"""benchmarks/official/official_reference.py and official_loader.py (with tf1_shims.py) on a
+stand-in official checkout.
 
 CI has no copy of the official code (brain-research/acai) and no network, so these tests write a
 tiny checkout of their own with the same interfaces and the same TF1 / Python 2 habits the
@@ -20,11 +21,11 @@ import pytest
 
 from absl import flags
 
-from acai_tf import metrics_log
+from acai_tf.training import metrics_log
 from acai_tf.cli import flag_defs
 
-BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
-sys.path.insert(0, BENCHMARKS)
+OFFICIAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks", "official")
+sys.path.insert(0, OFFICIAL)
 import official_loader  # noqa: E402  pylint: disable=wrong-import-position
 import official_reference  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -158,13 +159,13 @@ def test_trains_resumes_and_logs_our_metrics(checkout, tmp_path):
 
 
 def test_the_paper_flags_become_the_official_arguments(checkout):
-    config = official_reference.reproduction.paper_config("lines32", "aae", 16, 0, {})
+    config = official_reference.reproduce_cli.paper_config("lines32", "aae", 16, 0, {})
 
     class AAE:  # the official signature
         def model(self, latent, depth, scales, adversary_lr, disc_layer_sizes):
             pass
 
-    assert official_reference.official_params(config, AAE) == {
+    assert official_loader.official_params(config, AAE) == {
         "latent": 16, "depth": 16, "scales": 4, "adversary_lr": 1e-4,
         "disc_layer_sizes": "100,100"}
 
@@ -186,7 +187,7 @@ def test_bad_requests_fail_in_one_line_and_write_nothing(checkout, tmp_path):
     with pytest.raises(official_loader.OfficialCodeError, match="unknown model 'nope'"):
         official_loader.load(checkout, "nope")
 
-    command = [sys.executable, os.path.join(BENCHMARKS, "official_reference.py"),
+    command = [sys.executable, os.path.join(OFFICIAL, "official_reference.py"),
                f"--reference_dir={tmp_path / 'nowhere'}", f"--workdir={tmp_path / 'new'}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1

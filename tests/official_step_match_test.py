@@ -1,4 +1,4 @@
-"""benchmarks/official_step_match.py on stand-in official checkouts.
+"""benchmarks/official/official_step_match.py on stand-in official checkouts.
 
 CI has no copy of the official code, so each test writes a tiny checkout whose baseline is built
 the way the official TF1 code builds one (tf.layers convolutions under variable scopes,
@@ -14,8 +14,8 @@ import textwrap
 
 import pytest
 
-BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
-sys.path.insert(0, BENCHMARKS)
+OFFICIAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks", "official")
+sys.path.insert(0, OFFICIAL)
 import official_step_match  # noqa: E402  pylint: disable=wrong-import-position
 
 LAYERS = """
@@ -120,7 +120,7 @@ def test_a_different_step_is_exposed(tmp_path):
 
 def test_bad_requests_fail_in_one_line(tmp_path):
     checkout = write_checkout(tmp_path / "acai", 1)
-    command = [sys.executable, os.path.join(BENCHMARKS, "official_step_match.py"),
+    command = [sys.executable, os.path.join(OFFICIAL, "official_step_match.py"),
                f"--reference_dir={checkout}", "--model=acai", "--steps=1"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1

@@ -1,5 +1,5 @@
-"""acai_tf.paper_runs: the flagfiles, the benchmark's configurations and the demo's agree with
-the table of the paper's runs."""
+"""acai_tf.reproduction.paper_runs: the flagfiles, the benchmark's configurations and the demo's
+agree with the table of the paper's runs."""
 
 import dataclasses
 import os
@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from absl import flags
 
-from acai_tf import model_hparams, paper_runs, throughput
+from acai_tf import model_hparams
+from acai_tf.performance import throughput
+from acai_tf.reproduction import paper_runs
 from acai_tf.cli import demo, flag_defs
 
 REPO_ROOT = Path(__file__).absolute().parents[1]

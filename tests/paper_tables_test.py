@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import images, paper_tables, run_records
+from acai_tf.outputs import images
+from acai_tf.reproduction import paper_tables, run_records
 from acai_tf.evaluation import representation, results as results_lib
 
 

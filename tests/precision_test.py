@@ -10,7 +10,9 @@ import pytest
 import tensorflow as tf
 
 from acai_tf import config as config_lib
-from acai_tf import fast_conv, models, train_lib
+from acai_tf import models
+from acai_tf.speed import fast_conv
+from acai_tf.training import train_lib
 from acai_tf.serving import export_lib
 
 import tiny

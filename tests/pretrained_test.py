@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acai_tf import models, train_lib
+from acai_tf import models
+from acai_tf.training import train_lib
 from acai_tf.evaluation.training_eval import TrainingEvaluations
 from acai_tf.serving import pretrained
 

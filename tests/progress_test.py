@@ -12,7 +12,7 @@ import types
 import numpy as np
 import pytest
 
-from acai_tf import callbacks, progress
+from acai_tf.training import callbacks, progress
 
 BATCH, TOTAL = 64, 10_000
 STEP_SECONDS = 0.1  # 640 images/s while training.

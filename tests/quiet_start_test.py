@@ -71,7 +71,7 @@ def test_onednn_is_on_unless_the_user_chose(given, expected):
     if given is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = given
     code = ("from acai_tf.quiet_start import quiet_tensorflow; quiet_tensorflow(); "
-            "from acai_tf import fast_conv; print(fast_conv.onednn_enabled())")
+            "from acai_tf.speed import fast_conv; print(fast_conv.onednn_enabled())")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr

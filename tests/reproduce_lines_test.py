@@ -13,13 +13,14 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import images, machine, tensorboard_hparams
-from acai_tf import workdir as workdir_lib
+from acai_tf.outputs import images
+from acai_tf.training import machine, tensorboard_hparams
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.config import ConfigError
 from acai_tf.evaluation import results as results_lib
 from acai_tf.evaluation.checkpoint_eval import EvalOptions
 from acai_tf.evaluation.training_eval import EvalSettings
-from acai_tf.workdir import WorkdirError
+from acai_tf.outputs.workdir import WorkdirError
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
 import reproduce_lines  # noqa: E402  pylint: disable=wrong-import-position

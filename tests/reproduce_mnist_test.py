@@ -15,8 +15,10 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import images, run_records, tensorboard_hparams
-from acai_tf import workdir as workdir_lib
+from acai_tf.outputs import images
+from acai_tf.reproduction import run_loop, run_records
+from acai_tf.training import tensorboard_hparams
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.config import ConfigError
 from acai_tf.evaluation import results as results_lib
 from acai_tf.evaluation.checkpoint_eval import EvalOptions
@@ -157,7 +159,7 @@ def test_runs_form_one_hparams_table_and_missing_sessions_are_backfilled(reprodu
     logdir = os.path.join(_workdir(out_dir, "baseline"), "tb", "train")
     for name in os.listdir(logdir):
         os.remove(os.path.join(logdir, name))
-    reproduce_mnist.reproduction.write_hparams(out_dir, [_workdir(out_dir, "baseline")])
+    run_loop.write_hparams(out_dir, [_workdir(out_dir, "baseline")])
     session = tensorboard_hparams.read_sessions(out_dir)[
         os.path.join("runs", "baseline", "latent2", "seed0", "tb", "train")]
     assert (session["model.name"], session["train.dataset"]) == ("baseline", "mnist32")
@@ -183,7 +185,7 @@ def test_rerun_skips_finished_runs_and_resumes_longer_ones(reproduction):
     assert "probe_accuracy" in results_lib.read(workdir)["classifier"]
     # K-means with other restarts or train latents than asked for: evaluated again.
     options = EvalOptions(parts=("classifier", "clustering"), n_init=2, max_train_examples=500)
-    needs_evaluation = reproduce_mnist.reproduction.needs_evaluation
+    needs_evaluation = run_loop.needs_evaluation
     assert not needs_evaluation(workdir, options)
     assert needs_evaluation(workdir, dataclasses.replace(options, n_init=3))
     assert needs_evaluation(workdir, dataclasses.replace(options, max_train_examples=400))

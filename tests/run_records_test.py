@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import paper_tables, run_records
+from acai_tf.reproduction import paper_tables, run_records
 from acai_tf.evaluation import results as results_lib
 
 

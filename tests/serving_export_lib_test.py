@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from acai_tf import models, workdir
+from acai_tf import models
+from acai_tf.outputs import workdir
 from acai_tf.config import ExperimentConfig
 from acai_tf.serving import export_lib, warmup
 
@@ -366,7 +367,8 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from acai_tf import models, workdir
+from acai_tf import models
+from acai_tf.outputs import workdir
 from acai_tf.serving import servable
 
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from acai_tf import callbacks, checkpoints, errors, metrics_log
+from acai_tf import errors
+from acai_tf.outputs import checkpoints
+from acai_tf.training import callbacks, metrics_log
 from acai_tf.evaluation import results as results_lib
 
 import python_process

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from acai_tf import strict_json
+from acai_tf.outputs import strict_json
 
 
 def test_non_finite_values_become_null_at_any_depth():

@@ -1,4 +1,5 @@
-"""Tests of acai_tf.tensorboard_hparams, read back through TensorBoard's own HParams reader."""
+"""Tests of acai_tf.training.tensorboard_hparams, read back through TensorBoard's own HParams
+reader."""
 
 import os
 
@@ -6,7 +7,7 @@ import tensorflow as tf
 from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard.plugins.hparams import metadata
 
-from acai_tf import tensorboard_hparams
+from acai_tf.training import tensorboard_hparams
 
 import tiny
 

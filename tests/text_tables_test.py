@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from acai_tf import text_tables
+from acai_tf.outputs import text_tables
 
 
 def test_markdown_has_a_header_a_separator_and_escaped_cells():

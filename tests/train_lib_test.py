@@ -1,4 +1,5 @@
-"""End-to-end tests of acai_tf.train_lib.train on lines32 and a mock MNIST (tiny models)."""
+"""End-to-end tests of acai_tf.training.train_lib.train on lines32 and a mock MNIST (tiny
+models)."""
 
 import dataclasses
 import os
@@ -11,8 +12,9 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from acai_tf import callbacks, datasets, explosion, metrics_log, tensorboard_hparams, train_lib
-from acai_tf import workdir as workdir_lib
+from acai_tf import datasets, explosion
+from acai_tf.training import callbacks, metrics_log, tensorboard_hparams, train_lib
+from acai_tf.outputs import workdir as workdir_lib
 
 import tiny
 

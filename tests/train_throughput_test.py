@@ -1,6 +1,6 @@
-"""Tests of benchmarks/train_throughput.py and its library (acai_tf.throughput,
-acai_tf.throughput_results): the step clock, the matrix-multiply reference, merging, the JSON
-and the table."""
+"""Tests of benchmarks/train_throughput.py and its library (acai_tf.performance.throughput,
+acai_tf.performance.throughput_results): the step clock, the matrix-multiply reference, merging, the
+JSON and the table."""
 
 import json
 import os
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from acai_tf import throughput, throughput_results
+from acai_tf.performance import throughput, throughput_results
 
 BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
 
@@ -102,7 +102,8 @@ def test_command_writes_json_and_markdown(tmp_path):
     assert (record["model"], record["batch"], record["steps"], record["warmup"]) == (
         "baseline", 8, 2, 1)
     assert record["images_per_second"] > 0
-    # FLOPs of the model at lines32 (acai_tf.flops), the GFLOP/s achieved, this run's reference.
+    # FLOPs of the model at lines32 (acai_tf.performance.flops), the GFLOP/s achieved, this run's
+    # reference.
     assert record["flop_per_image"] == throughput.flop_per_image(record)
     assert record["gflop_per_second"] == round(
         record["images_per_second"] * record["flop_per_image"] / 1e9, 1)
@@ -124,7 +125,7 @@ def test_command_writes_json_and_markdown(tmp_path):
 
 
 def test_append_keeps_the_records_measured_before_the_flop_fields(tmp_path):
-    from acai_tf import machine  # pylint: disable=import-outside-toplevel
+    from acai_tf.training import machine  # pylint: disable=import-outside-toplevel
 
     json_path, markdown_path = tmp_path / "t.json", tmp_path / "t.md"
     # A record as the script wrote them before FLOPs and the matmul reference (nor precision).

@@ -1,5 +1,5 @@
-"""benchmarks/vq_codebook_probe.py: the EMA rule it predicts with, checked on our quantiser, and
-its one-line errors. (The real runs' probes are quoted in the README.)"""
+"""benchmarks/official/vq_codebook_probe.py: the EMA rule it predicts with, checked on our
+quantiser, and its one-line errors. (The real runs' probes are quoted in the README.)"""
 
 import os
 import subprocess
@@ -10,8 +10,8 @@ import pytest
 
 from acai_tf.models import vector_quantizer
 
-BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
-sys.path.insert(0, BENCHMARKS)
+OFFICIAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks", "official")
+sys.path.insert(0, OFFICIAL)
 import vq_codebook_probe  # noqa: E402  pylint: disable=wrong-import-position
 
 
@@ -54,7 +54,7 @@ def test_the_expected_norm_starts_from_the_uniform_codebook():
 
 
 def test_bad_workdir_fails_in_one_line(tmp_path):
-    command = [sys.executable, os.path.join(BENCHMARKS, "vq_codebook_probe.py"),
+    command = [sys.executable, os.path.join(OFFICIAL, "vq_codebook_probe.py"),
                f"--workdir={tmp_path / 'nowhere'}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from acai_tf import workdir as workdir_lib
+from acai_tf.outputs import workdir as workdir_lib
 
 import python_process
 import tiny

@@ -1,5 +1,5 @@
 """The command-line binaries (absl apps): train, evaluate, report, export, prepare_data, demo,
-and write_run_flags (writes flags/runs/ from acai_tf.paper_runs).
+and write_run_flags (writes flags/runs/ from acai_tf.reproduction.paper_runs).
 
 Each module has `run()`, the entry point of its console script (`acai-train`, ...) and of the thin
 `python -m flags.<name>` / `python -m export.export_saved_model` launchers. Importing this package

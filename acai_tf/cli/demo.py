@@ -37,8 +37,11 @@ from typing import Sequence
 import numpy as np
 from absl import flags
 
-from acai_tf import fast_conv, images, machine, paper_runs, text_tables, train_lib
-from acai_tf import workdir as workdir_lib
+from acai_tf.outputs import images, text_tables
+from acai_tf.reproduction import paper_runs
+from acai_tf.speed import fast_conv
+from acai_tf.training import machine, train_lib
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.cli import runner
 from acai_tf.config import ExperimentConfig
 from acai_tf.evaluation.runner import ModelRunner

@@ -15,7 +15,8 @@ import typing
 
 from absl import flags
 
-from acai_tf import datasets, distribute, hparams, model_hparams, models
+from acai_tf import datasets, hparams, model_hparams, models
+from acai_tf.training import distribute
 from acai_tf.config import (CONV_GRADIENTS, PRECISIONS, ConfigError, ExperimentConfig,
                             ModelConfig, TrainConfig)
 

@@ -6,8 +6,8 @@ Usage (from the repo root):
     python -m flags.report --workdirs=W1,W2,W3 --output_dir=O --missing=skip
 
 --workdirs takes comma-separated workdirs or glob patterns (quote them). Runs are grouped by
-dataset, model and latent dim; cells are mean ± std over the runs of a group. Only the runs'
-records are read (config.json, eval/results.json, metrics.jsonl; see acai_tf.run_records): a
+dataset, model and latent dim; cells are mean ± std over the runs of a group. Only the runs' records
+are read (config.json, eval/results.json, metrics.jsonl; see acai_tf.reproduction.run_records): a
 run without eval/results.json is an error naming the `evaluate` command that writes it, unless
 --missing=skip (use only its training-time evaluations). Bad input is reported as one line,
 `error: ...`, with exit status 1.
@@ -19,7 +19,7 @@ import sys
 
 from absl import flags
 
-from acai_tf import paper_tables, run_records
+from acai_tf.reproduction import paper_tables, run_records
 from acai_tf.cli import runner
 
 

@@ -15,7 +15,7 @@ another process is training is refused.
 
 from absl import flags
 
-from acai_tf import train_lib
+from acai_tf.training import train_lib
 from acai_tf.cli import flag_defs, runner
 
 

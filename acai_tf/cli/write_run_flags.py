@@ -1,4 +1,4 @@
-r"""Writes the paper's run flagfiles, flags/runs/NAME.flags, from `acai_tf.paper_runs`.
+r"""Writes the paper's run flagfiles, flags/runs/NAME.flags, from `acai_tf.reproduction.paper_runs`.
 
 Usage (from the repo root, after changing the table):
 
@@ -12,7 +12,8 @@ import os
 
 from absl import flags
 
-from acai_tf import atomic_write, paper_runs
+from acai_tf.outputs import atomic_write
+from acai_tf.reproduction import paper_runs
 from acai_tf.cli import runner
 
 

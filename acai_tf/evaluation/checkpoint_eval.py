@@ -24,13 +24,14 @@ from typing import Any, Callable
 import numpy as np
 import tensorflow as tf
 
-from acai_tf import datasets, images, strict_json
-from acai_tf import workdir as workdir_lib
+from acai_tf import datasets
+from acai_tf.outputs import images, strict_json
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.config import ConfigError
 from acai_tf.datasets import DatasetInfo
 from acai_tf.evaluation import protocols, representation, results as results_lib, suite
 from acai_tf.evaluation.runner import ModelRunner
-from acai_tf.workdir import WorkdirError
+from acai_tf.outputs.workdir import WorkdirError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from acai_tf import datasets, images
+from acai_tf import datasets
+from acai_tf.outputs import images
 from acai_tf.datasets import DatasetInfo
 from acai_tf.evaluation import representation
 from acai_tf.evaluation.runner import ModelRunner

@@ -10,8 +10,8 @@ import json
 import os
 from typing import Any
 
-from acai_tf import atomic_write, strict_json
-from acai_tf import workdir as workdir_lib
+from acai_tf.outputs import atomic_write, strict_json
+from acai_tf.outputs import workdir as workdir_lib
 
 RESULTS_FILENAME = "results.json"
 FIGURE_FILENAME = "interpolation.png"

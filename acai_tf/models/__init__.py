@@ -6,7 +6,7 @@ Importing this package registers every model; `build` makes one from a `ModelCon
 from acai_tf.config import ModelConfig
 from acai_tf.models import (aae, acai, baseline, denoising_ae, dropout_ae,  # noqa: F401
                             registry, vae, vqvae)
-from acai_tf.fused_adam import make_adam  # noqa: F401
+from acai_tf.speed.fused_adam import make_adam  # noqa: F401
 from acai_tf.models.base import Autoencoder  # noqa: F401
 from acai_tf.models.registry import get, names  # noqa: F401
 

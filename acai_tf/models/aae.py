@@ -13,7 +13,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from acai_tf import losses, model_hparams, networks
+from acai_tf import model_hparams
+from acai_tf.models import losses, networks
 from acai_tf.models import adversarial, base, global_batch, registry
 
 _PRIOR_SALT = 5

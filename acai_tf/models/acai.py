@@ -13,7 +13,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from acai_tf import latent_mixing, losses, model_hparams, networks
+from acai_tf import model_hparams
+from acai_tf.models import latent_mixing, losses, networks
 from acai_tf.models import adversarial, base, global_batch, registry
 
 _ALPHA_SALT = 1

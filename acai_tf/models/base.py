@@ -15,7 +15,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from acai_tf import latent_mixing, model_hparams, networks
+from acai_tf import model_hparams
+from acai_tf.models import latent_mixing, networks
 from acai_tf.config import ModelConfig
 from acai_tf.models.fit_training import FitTraining
 

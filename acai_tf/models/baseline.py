@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from acai_tf import losses, model_hparams
+from acai_tf import model_hparams
+from acai_tf.models import losses
 from acai_tf.models import base, global_batch, registry
 
 

@@ -14,8 +14,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from acai_tf import losses
-from acai_tf.fused_adam import make_adam
+from acai_tf.models import losses
+from acai_tf.speed.fused_adam import make_adam
 from acai_tf.models import global_batch
 
 

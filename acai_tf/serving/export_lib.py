@@ -22,7 +22,8 @@ import tempfile
 
 from tensorflow.core.protobuf import saved_model_pb2
 
-from acai_tf import errors, workdir as workdir_lib
+from acai_tf import errors
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.errors import UserError
 from acai_tf.serving import models_config, servable, warmup
 

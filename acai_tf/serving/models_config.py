@@ -18,7 +18,7 @@ import os
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from acai_tf import atomic_write
+from acai_tf.outputs import atomic_write
 from acai_tf.errors import UserError
 
 FILENAME = "models.config"

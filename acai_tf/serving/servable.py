@@ -28,7 +28,7 @@ import tempfile
 
 import tensorflow as tf
 
-from acai_tf import latent_mixing
+from acai_tf.models import latent_mixing
 from acai_tf.config import ExperimentConfig
 
 SIGNATURE_KEYS = ("serving_default", "encode", "decode", "reconstruct", "interpolate")

@@ -1,14 +1,16 @@
 """The parts of the paper-table commands' outputs that Table 1 and Tables 2-3 share: the tables'
 header (the budget next to the paper's, seeds, networks, hardware, command), the CSV in long
-format, the JSON record and the figure of stacked interpolation blocks (see reproduction.py).
+format, the JSON record and the figure of stacked interpolation blocks (see run_loop).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from acai_tf import images, machine, paper_tables, run_records, strict_json, text_tables
-from acai_tf import workdir as workdir_lib
+from acai_tf.outputs import images, strict_json, text_tables
+from acai_tf.reproduction import paper_tables, run_records
+from acai_tf.training import machine
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.config import ExperimentConfig
 from acai_tf.evaluation import results as results_lib
 

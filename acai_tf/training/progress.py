@@ -12,7 +12,7 @@ from typing import Callable
 
 import keras
 
-from acai_tf.callbacks import current_step, format_duration, scalar_logs
+from acai_tf.training.callbacks import current_step, format_duration, scalar_logs
 
 
 class Progress(keras.callbacks.Callback):

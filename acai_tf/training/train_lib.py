@@ -9,8 +9,8 @@ latest checkpoint with the same step and optimizer state; the data stream is the
 (seed, step) so that a resumed run does not replay the batches it has already seen.
 
 One `fit()` covers the whole run (the train step is traced once); each epoch is one report period
-of report_kimg, ended by evaluations, summaries and a checkpoint (see `acai_tf.callbacks`). A run
-whose losses turn non-finite or explode stops before saving the wrecked model.
+of report_kimg, ended by evaluations, summaries and a checkpoint (see `acai_tf.training.callbacks`).
+A run whose losses turn non-finite or explode stops before saving the wrecked model.
 
 One process trains in a workdir at a time: the chief holds the workdir's lock (see
 `workdir.locked`) from before its first write to the end, and a second run is refused at once.
@@ -27,12 +27,15 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from acai_tf import callbacks as callbacks_lib, checkpoints
-from acai_tf import datasets, distribute, fast_conv, machine, models, progress, tensorboard_hparams
-from acai_tf import workdir as workdir_lib
-from acai_tf.callbacks import LossExplosionError, NonFiniteLossError
+from acai_tf import datasets, models
 from acai_tf.config import ConfigError, ExperimentConfig
 from acai_tf.evaluation.training_eval import EvalSettings, TrainingEvaluations
+from acai_tf.outputs import checkpoints
+from acai_tf.outputs import workdir as workdir_lib
+from acai_tf.speed import fast_conv
+from acai_tf.training import callbacks as callbacks_lib
+from acai_tf.training import distribute, machine, progress, tensorboard_hparams
+from acai_tf.training.callbacks import LossExplosionError, NonFiniteLossError
 
 __all__ = ["EvalSettings", "LossExplosionError", "NonFiniteLossError", "RESUMABLE_FIELDS",
            "train", "validate"]
@@ -99,7 +102,7 @@ def train(config: ExperimentConfig, workdir: str, *,
 
     Args:
         config: the experiment; image_size, colors and nclass must match the dataset.
-        workdir: the run's directory (see `acai_tf.workdir` for its layout).
+        workdir: the run's directory (see `acai_tf.outputs.workdir` for its layout).
         eval_settings: sizes of the report evaluations; None skips evaluations and grids.
         strategy: an existing strategy to use instead of creating config.train.strategy (one
             process should not create several collective strategies over the same devices).

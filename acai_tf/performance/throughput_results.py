@@ -2,10 +2,10 @@
 Markdown table.
 
 A file is {"machine": machine.describe(), "results": [record, ...]}; each record is a row (the
-ROW_KEY fields) with its measurement (`acai_tf.throughput.timed_result`). Records written before
-a field existed lack it: ROW_KEY reads them with the field's old implicit value, and the table
-counts the FLOPs of a record without "flop_per_image" and shows "–" where it has no matrix-
-multiply reference.
+ROW_KEY fields) with its measurement (`acai_tf.performance.throughput.timed_result`). Records
+written before a field existed lack it: ROW_KEY reads them with the field's old implicit value, and
+the table counts the FLOPs of a record without "flop_per_image" and shows "–" where it has no
+matrix-multiply reference.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from acai_tf import throughput
+from acai_tf.performance import throughput
 
 # What a measurement is of; records from before a field existed read as its old implicit value.
 ROW_KEY = {"model": None, "config": None, "batch": None, "xla": False, "precision": "float32",
@@ -74,8 +74,10 @@ def _flop_cells(record: dict) -> list[str]:
 def to_markdown(results: list[dict], description: dict[str, Any]) -> str:
     """A table of images/s and GFLOP/s, one row per ROW_KEY, under a header naming the machine."""
     # pylint: disable=import-outside-toplevel
-    from acai_tf import machine, models, text_tables
-    from acai_tf.paper_tables import display_name
+    from acai_tf import models
+    from acai_tf.outputs import text_tables
+    from acai_tf.training import machine
+    from acai_tf.reproduction.paper_tables import display_name
 
     order = list(models.names())
     ordered = sorted(results, key=lambda r: (
@@ -89,13 +91,13 @@ def to_markdown(results: list[dict], description: dict[str, Any]) -> str:
              "Images per second of `fit()` on one fixed in-memory batch (the data pipeline is "
              "not measured), timed after the warm-up steps. oneDNN: TensorFlow's oneDNN CPU "
              "kernels in that measurement (on by default on CPUs with AVX-512 VNNI/BF16; "
-             "TF_ENABLE_ONEDNN_OPTS sets it). Conv gradient: the path `acai_tf.fast_conv` "
+             "TF_ENABLE_ONEDNN_OPTS sets it). Conv gradient: the path `acai_tf.speed.fast_conv` "
              "used. Load: the 1-minute load average when the measurement started (the "
              "benchmark alone keeps it near 1 to 2; more means the cores were shared).", "",
              "GFLOP/img: the multiply-adds (2 FLOPs each) of the convolutions and matrix "
              "products of one train step per training image, forward and backward, as the step "
-             "runs its layers (`acai_tf.flops`); GFLOP/s: images/s times GFLOP/img. Matmul "
-             "GFLOP/s: a "
+             "runs its layers (`acai_tf.performance.flops`); GFLOP/s: images/s times "
+             "GFLOP/img. Matmul GFLOP/s: a "
              f"{product} matrix product in float32 / bfloat16, timed in the same process as "
              "the row (same cores and threads) before its models: what these cores attain on "
              "one large product (– where the row's run did not time it).", ""]

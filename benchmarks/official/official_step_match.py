@@ -1,14 +1,14 @@
 """Do our training steps equal the official code's? Both start from the same weights and eat the
 same batches; their losses and weights are compared step by step.
 
-    python benchmarks/official_step_match.py --reference_dir=PATH --model=vqvae --steps=50 \
-        --out=results/official_step_match_vqvae.md
+    python benchmarks/official/official_step_match.py --reference_dir=PATH --model=vqvae \
+        --steps=50 --out=results/official_step_match_vqvae.md
 
 The models whose step draws no random numbers (baseline and VQ-VAE) are compared: from equal
 weights and equal batches the two codes compute the same function, so any gap beyond float
 rounding is a difference in the step itself (a loss, an update rule, an optimizer constant).
-The official graph is built as benchmarks/official_reference.py trains it (the paper's flags of
-flags/runs/lines32_<model>.flags, official_loader's fixes), initialised by its own
+The official graph is built as official_reference.py trains it (official_loader.build_graph: the
+paper's flags of flags/runs/lines32_<model>.flags, the fixes of tf1_shims), initialised by its own
 initialisers; its weights are then copied into our model (encoder, decoder and, for the
 VQ-VAE, projection, MLP, codebook and EMA statistics), both optimizers starting fresh. Each
 step feeds one batch of our lines32 stream to both: the official train op, and our
@@ -35,8 +35,9 @@ import os
 import sys
 from typing import Any, Callable, Sequence
 
-# Run as a script, only benchmarks/ is on sys.path; the library lives at the repository root.
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Run as a script, only benchmarks/official/ is on sys.path; the library lives at the
+# repository root.
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 from acai_tf.quiet_start import quiet_tensorflow
@@ -49,13 +50,15 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
-from acai_tf import atomic_write, datasets, machine, models, text_tables
+from acai_tf import datasets, models
+from acai_tf.outputs import atomic_write, text_tables
+from acai_tf.training import machine
 from acai_tf.cli import runner
 from acai_tf.config import ConfigError
 
+from acai_tf.cli import reproduce as reproduce_cli
+
 import official_loader  # pylint: disable=wrong-import-order
-import official_reference  # pylint: disable=wrong-import-order
-import reproduction  # pylint: disable=wrong-import-order
 
 v1 = tf.compat.v1
 
@@ -138,10 +141,10 @@ def match(reference_dir: str, name: str, steps: int, seed: int = 0,
         raise ConfigError(f"--model={name} draws random numbers in its step; only "
                           f"{', '.join(PAIRS)} can be matched step by step")
     model_class, official_flags = official_loader.load(reference_dir, name)
-    config = reproduction.paper_config("lines32", name, 16, seed, dict(overrides))
-    params = official_reference.official_params(config, model_class)
+    config = reproduce_cli.paper_config("lines32", name, 16, seed, dict(overrides))
+    params = official_loader.official_params(config, model_class)
     official_flags.lr, official_flags.batch = config.model.lr, config.train.batch
-    graph, ops, reconstruction = official_reference.build_graph(model_class, params, seed)
+    graph, ops, reconstruction = official_loader.build_graph(model_class, params, seed)
     session = v1.Session(graph=graph)
     with graph.as_default():
         session.run(v1.global_variables_initializer())
@@ -195,7 +198,7 @@ def match(reference_dir: str, name: str, steps: int, seed: int = 0,
 def markdown(rows: Sequence[dict[str, float]], name: str, reference_dir: str) -> str:
     """The rows as a results page: what was run, on which machine, and the table."""
     lines = [f"# One training step, ours against the official code: {name} on lines32", "",
-             "Written by `python benchmarks/official_step_match.py --model="
+             "Written by `python benchmarks/official/official_step_match.py --model="
              f"{name} --steps={len(rows)}`: both codes start from the official graph's initial "
              "weights and train on the same batches of our lines32 stream (paper flags, "
              "float32). `weight gap`: the largest ||ours - official|| / ||official - "

@@ -1,11 +1,11 @@
 """Measuring training throughput: images/s of a model's `fit()` step, its FLOPs, and the cores'
 matrix-multiply speed as the reference for what the step achieves.
 
-A measurement is described by a row (see `acai_tf.throughput_results.ROW_KEY`): model, paper
-configuration, batch, XLA, precision, conv gradient path, update order, oneDNN state.
+A measurement is described by a row (see `acai_tf.performance.throughput_results.ROW_KEY`): model,
+paper configuration, batch, XLA, precision, conv gradient path, update order, oneDNN state.
 `timed_result` turns a row into a JSON record with its images/s, FLOPs per image
-(`acai_tf.flops`, layers as the step runs them) and GFLOP/s achieved. `matmul_reference` times
-a large square matrix product in float32 and bfloat16 in this process, so on the cores and
+(`acai_tf.performance.flops`, layers as the step runs them) and GFLOP/s achieved. `matmul_reference`
+times a large square matrix product in float32 and bfloat16 in this process, so on the cores and
 intra-op threads the training steps use, as the attainable GFLOP/s to compare against.
 TensorFlow is imported only when something is measured or counted.
 """
@@ -18,7 +18,8 @@ import os
 import time
 from typing import Any
 
-# The paper's runs timed (acai_tf.paper_runs): those of these datasets with 16 latent channels.
+# The paper's runs timed (acai_tf.reproduction.paper_runs): those of these datasets with 16 latent
+# channels.
 CONFIGS = ("lines32", "mnist32", "svhn32")
 CONFIG_LATENT = 16
 MATMUL_DTYPES = ("float32", "bfloat16")
@@ -26,7 +27,8 @@ MATMUL_DTYPES = ("float32", "bfloat16")
 
 def model_shape(name: str, config_name: str) -> tuple[int, int, int, int, int]:
     """(image size, colors, depth, latent, latent_width) of a model in a paper configuration."""
-    from acai_tf import datasets, paper_runs  # pylint: disable=import-outside-toplevel
+    from acai_tf import datasets  # pylint: disable=import-outside-toplevel
+    from acai_tf.reproduction import paper_runs
 
     run = paper_runs.find(config_name, name, CONFIG_LATENT)
     info = datasets.get_info(run.dataset)
@@ -44,7 +46,8 @@ def load_average() -> float | None:
 def build(row: dict[str, Any]):
     """The model a row describes (with the row's conv gradient path and precision)."""
     # pylint: disable=import-outside-toplevel
-    from acai_tf import fast_conv, models
+    from acai_tf import models
+    from acai_tf.speed import fast_conv
     from acai_tf.config import ModelConfig
 
     hparams = {"update_order": row["update_order"]} if row.get("update_order") else {}
@@ -57,7 +60,7 @@ def build(row: dict[str, Any]):
 
 @functools.lru_cache(maxsize=None)
 def _flop_per_image(model: str, config: str, update_order: str | None) -> int:
-    from acai_tf import flops  # pylint: disable=import-outside-toplevel
+    from acai_tf.performance import flops  # pylint: disable=import-outside-toplevel
 
     return flops.train_step_flops(build({"model": model, "config": config,
                                          "update_order": update_order}))

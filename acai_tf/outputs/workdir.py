@@ -5,9 +5,10 @@
                        and under "runs" one record per start of train (machine, choices made)
       ckpt/            tf.train checkpoints `ckpt-<step>`: model and every optimizer;
                        ckpt/damaged/<time>/ holds any set aside as unreadable
-                       (acai_tf.checkpoints)
+                       (acai_tf.outputs.checkpoints)
       tb/train/        TensorBoard scalars and image grids
-      metrics.jsonl    every report's scalars, one JSON line per report (acai_tf.metrics_log)
+      metrics.jsonl    every report's scalars, one JSON line per report
+                       (acai_tf.training.metrics_log)
       images/          PNG image grids, `<name>_<kimg:08.1f>.png`
       eval/            results of the evaluate binary
       .lock            held (flock) by the process training in the workdir: "<pid> <host>"
@@ -22,7 +23,7 @@ import os
 import socket
 from typing import Any, Iterator, Mapping, Sequence
 
-from acai_tf import atomic_write
+from acai_tf.outputs import atomic_write
 from acai_tf.config import CONFIG_FILENAME, ConfigError, ExperimentConfig
 from acai_tf.errors import UserError
 
@@ -110,7 +111,7 @@ def load_run_records(workdir: str) -> list[dict]:
 
 def latest_checkpoint(workdir: str) -> str:
     """Path prefix of the newest checkpoint (readable or not); WorkdirError if there is none."""
-    from acai_tf import checkpoints
+    from acai_tf.outputs import checkpoints
 
     found = checkpoints.candidates(checkpoint_dir(workdir))
     if not found:
@@ -126,7 +127,7 @@ def checkpoint_step(path: str) -> int:
 def check_checkpoint(workdir: str, path: str) -> None:
     """Raises WorkdirError unless checkpoint `path` reads completely; the message names the
     damaged file and the workdir's readable checkpoints, to pass as --checkpoint instead."""
-    from acai_tf import checkpoints
+    from acai_tf.outputs import checkpoints
 
     try:
         checkpoints.check_readable(path)

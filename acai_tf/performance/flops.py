@@ -12,11 +12,11 @@ channels), and what does not grow with the batch (optimizer updates, the codeboo
 composing the folded input kernel).
 
 Layers as the step runs them (the default): the encoder's and critic's 1x1 input layer is folded
-into the 3x3 convolution after it (`acai_tf.input_fold`), which then reads colors + 1 channels;
-`folded=False` counts the paper's layers (a 1x1 convolution to `depth` channels, then a 3x3 one
-from `depth`). At depth 16 and 32x32 the fold saves 4.2 MFLOP a pass: ACAI at the lines32
+into the 3x3 convolution after it (`acai_tf.speed.input_fold`), which then reads colors + 1
+channels; `folded=False` counts the paper's layers (a 1x1 convolution to `depth` channels, then a
+3x3 one from `depth`). At depth 16 and 32x32 the fold saves 4.2 MFLOP a pass: ACAI at the lines32
 configuration does 0.42 GFLOP per image as run, 0.47 by the paper's layers. The decoder's
-one-channel output layer, a depthwise convolution summed over channels (`acai_tf.fast_conv`),
+one-channel output layer, a depthwise convolution summed over channels (`acai_tf.speed.fast_conv`),
 has a convolution's multiply-adds and is counted as one.
 """
 
@@ -28,7 +28,7 @@ from typing import Callable, NamedTuple
 
 import keras
 
-from acai_tf import input_fold
+from acai_tf.speed import input_fold
 
 
 class Network(NamedTuple):

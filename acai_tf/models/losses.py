@@ -3,7 +3,7 @@
 Every function returns per-example values of shape [B] (or takes them), so that a train step
 can both average them over the global batch for gradients under tf.distribute and log their
 true mean. Random draws (alpha, noise, priors) are made by the caller and passed in; latent
-mixing lives in `acai_tf.latent_mixing`.
+mixing lives in `acai_tf.models.latent_mixing`.
 """
 
 from __future__ import annotations

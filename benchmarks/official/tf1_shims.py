@@ -1,6 +1,5 @@
-"""Loads the official TF1 ACAI code (brain-research/acai) from a user's checkout, unmodified.
-
-    models = official_loader.load("/path/to/acai")     # {"acai": ACAI, "baseline": AEBaseline, ...}
+"""The fixes that let the official TF1 ACAI code (brain-research/acai) run unmodified here; the
+official tools use them through `official_loader`.
 
 The official code (2018) targets TensorFlow 1 and Python 2 idioms. Nothing of it is copied here
 and nothing is written into the checkout: its modules are imported from `reference_dir` with a
@@ -34,20 +33,14 @@ And one for the process: 9. the official modules define absl flags at import (`l
 `lr`, `batch`, ...) and read them when building graphs; they get a FlagValues of their own
 (`absl.flags` seen by their import is one whose FLAGS and DEFINE_* use it), so that they never
 collide with the process's flags, e.g. this project's own `--lr`.
-
-The models are the classes of `<model>.py` (a `train.AE` subclass whose `model(**params)`
-builds the graph and returns `train.AEOps`); building and running them is the caller's business
-(benchmarks/official_reference.py), inside an explicit `tf.Graph` and a `tf.compat.v1.Session`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import importlib.abc
 import importlib.machinery
-import inspect
 import os
 import sys
 import tempfile
@@ -57,24 +50,13 @@ from typing import Iterator
 import tensorflow as tf
 from absl import flags
 
-from acai_tf.errors import UserError
-
 v1 = tf.compat.v1
 
-# Our model name -> (the official script, its model class).
-SCRIPTS = {"baseline": ("baseline", "AEBaseline"), "dropout": ("dropout", "AEDropout"),
-           "denoising": ("denoising", "AEDenoising"), "vae": ("vae", "VAE"),
-           "aae": ("aae", "AAE"), "vqvae": ("vqvae", "AEVQVAE"), "acai": ("acai", "ACAI")}
 # Fix 6: {file below the checkout: ((Python 2 text, its Python 3 equivalent), ...)}.
 SOURCE_FIXES = {
     os.path.join("lib", "utils.py"): (("dict(True=True, False=False)[value]",
                                        "{'True': True, 'False': False}[value]"),),
 }
-
-
-
-class OfficialCodeError(UserError, RuntimeError):
-    """The official code cannot be loaded from the folder given; the message is one line."""
 
 
 def _layer_scope(name: str | None, kind: str):
@@ -180,7 +162,7 @@ def _absl_flags_module(official_flags: flags.FlagValues) -> types.ModuleType:
 
 
 @contextlib.contextmanager
-def _import_fixes(reference_dir: str, official_flags: flags.FlagValues) -> Iterator[None]:
+def import_fixes(reference_dir: str, official_flags: flags.FlagValues) -> Iterator[None]:
     """Fixes 1, 3 to 6 and 9 for the duration of the official modules' import."""
     real_tf = sys.modules["tensorflow"]
     real_flags = sys.modules["absl.flags"]
@@ -199,62 +181,3 @@ def _import_fixes(reference_dir: str, official_flags: flags.FlagValues) -> Itera
         sys.modules["tensorflow"] = real_tf
         sys.modules["absl.flags"] = absl_package.flags = real_flags
         sys.path[:] = saved_path
-
-
-def check_checkout(reference_dir: str, model: str) -> None:
-    """The path of `<model>.py` in reference_dir.
-
-    Raises:
-        OfficialCodeError: reference_dir is not a checkout of the official code.
-    """
-    if model not in SCRIPTS:
-        raise OfficialCodeError(f"unknown model {model!r}; the official code has "
-                              f"{', '.join(SCRIPTS)}")
-    script = os.path.join(reference_dir, SCRIPTS[model][0] + ".py")
-    needed = [os.path.join(reference_dir, "lib", name) for name in ("train.py", "layers.py")]
-    missing = [path for path in needed + [script] if not os.path.isfile(path)]
-    if missing:
-        raise OfficialCodeError(f"{reference_dir} is not a checkout of the official ACAI code "
-                              f"(brain-research/acai): {missing[0]} is missing")
-
-
-def load(reference_dir: str, model: str) -> tuple[type, flags.FlagValues]:
-    """The official model class of `model` (e.g. acai -> acai.ACAI), imported from the checkout,
-    and the absl flags the official modules defined and read (`lr`, `batch`, ...: fix 9).
-
-    Raises:
-        OfficialCodeError: not a checkout, an unknown model, or the import failed.
-    """
-    reference_dir = os.path.abspath(reference_dir)
-    check_checkout(reference_dir, model)
-    module_name, class_name = SCRIPTS[model]
-    # Modules of an earlier load (another checkout, e.g. in tests) must not be reused.
-    for name in [n for n in sys.modules if n in ("data", module_name) or n.split(".")[0] == "lib"]:
-        del sys.modules[name]
-    official_flags = flags.FlagValues()
-    with _import_fixes(reference_dir, official_flags):
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as error:  # pylint: disable=broad-except
-            raise OfficialCodeError(f"cannot import {module_name}.py from {reference_dir}: "
-                                    f"{type(error).__name__}: {error}") from None
-    model_class = getattr(module, class_name, None)
-    if not inspect.isclass(model_class) or not hasattr(model_class, "model"):
-        raise OfficialCodeError(f"{module_name}.py in {reference_dir} has no model class "
-                                f"{class_name}")
-    official_flags.mark_as_parsed()  # their defaults; the caller sets lr and batch
-    return model_class, official_flags
-
-
-def commit(reference_dir: str) -> str:
-    """The checkout's HEAD commit, read from its .git folder, or "unknown" (not a git checkout)."""
-    git = os.path.join(reference_dir, ".git")
-    try:
-        with open(os.path.join(git, "HEAD"), encoding="utf-8") as f:
-            head = f.read().strip()
-        if head.startswith("ref: "):
-            with open(os.path.join(git, head[5:]), encoding="utf-8") as f:
-                head = f.read().strip()
-        return head
-    except OSError:
-        return "unknown"

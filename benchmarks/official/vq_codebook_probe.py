@@ -1,12 +1,12 @@
 """The state of a VQ-VAE run's codebook: which codes its vectors pick, how far the others are.
 
-    python benchmarks/vq_codebook_probe.py --workdir=~/acai_runs/lines/runs/vqvae/seed0
-    python benchmarks/vq_codebook_probe.py --workdir=~/acai_runs/official/lines/vqvae/seed0
+    python benchmarks/official/vq_codebook_probe.py --workdir=~/acai_runs/lines/runs/vqvae/seed0
+    python benchmarks/official/vq_codebook_probe.py --workdir=~/acai_runs/official/lines/vqvae/seed0
 
 DIR is one of our lines32 VQ-VAE runs (config.json and ckpt/, as `flags.train` writes them) or
-one of the official code's (written by benchmarks/official_reference.py, whose config.json says
-so). The latest checkpoint is restored and a batch of lines32 images (our stream, --seed) is
-encoded and projected to the vectors the quantiser sees ([B * 10, 256] with the paper's flags).
+one of the official code's (written by official_reference.py, whose config.json says so). The
+latest checkpoint is restored and a batch of lines32 images (our stream, --seed) is encoded and
+projected to the vectors the quantiser sees ([B * 10, 256] with the paper's flags).
 Printed: the step and kimg; how many distinct codes those vectors pick; the median norm of the
 vectors, of the codes they pick and of the codes no vector picks; the median squared distance
 of a vector to its nearest code and to its second nearest (how settled the assignment is); and
@@ -26,8 +26,9 @@ import os
 import sys
 from typing import Callable
 
-# Run as a script, only benchmarks/ is on sys.path; the library lives at the repository root.
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Run as a script, only benchmarks/official/ is on sys.path; the library lives at the
+# repository root.
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 from acai_tf.quiet_start import quiet_tensorflow
@@ -40,8 +41,9 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
-from acai_tf import datasets, model_hparams, networks
-from acai_tf import workdir as workdir_lib
+from acai_tf import datasets, model_hparams
+from acai_tf.models import networks
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.cli import runner
 from acai_tf.config import ConfigError
 

@@ -2,7 +2,7 @@
 
 TensorFlow's CPU speed depends on more than the core count: on CPUs with AVX-512 VNNI/BF16 it
 turns oneDNN on by default, which changes kernels, speeds and the fastest gradient path (see
-`acai_tf.fast_conv`). Every benchmark row and every run record says which case it measured.
+`acai_tf.speed.fast_conv`). Every benchmark row and every run record says which case it measured.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def describe() -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
-    from acai_tf import fast_conv
+    from acai_tf.speed import fast_conv
 
     name, flags = _cpuinfo()
     return {"cpu": name, "cpu_flags": _relevant(flags),

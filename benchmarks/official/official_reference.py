@@ -1,11 +1,11 @@
 """Trains the official TF1 code on lines32 beside ours: same flags, batch, data and evaluation.
 
-    python benchmarks/official_reference.py --reference_dir=PATH --model=acai
-    python benchmarks/official_reference.py --reference_dir=PATH --model=aae --train_kimg=448 \
-        --report_kimg=16 --seed=0 --workdir=DIR
+    python benchmarks/official/official_reference.py --reference_dir=PATH --model=acai
+    python benchmarks/official/official_reference.py --reference_dir=PATH --model=aae \
+        --train_kimg=448 --report_kimg=16 --seed=0 --workdir=DIR
 
 PATH is a checkout of the official code (brain-research/acai) that the user provides; it is
-loaded unmodified by benchmarks/official_loader.py (which lists the fixes that make it run on
+loaded unmodified by official_loader.py (tf1_shims.py lists the fixes that make it run on
 today's TensorFlow through `tf.compat.v1`). The model's hyper-parameters are this project's
 paper run for it (flags/runs/lines32_<model>.flags, the values the official scripts' flags give
 for lines32), learning rate and batch included. The official graph (`<Model>.model(**params)`
@@ -13,7 +13,7 @@ and its own fused train op) is trained in a `tf.compat.v1.Session` on this proje
 training stream (the distribution of the official `input_lines`), seeded as our runs are.
 
 Every --report_kimg it appends one line to DIR/metrics.jsonl in this project's format
-(acai_tf.metrics_log): `losses/reconstruction` (the official graph's reconstruction MSE,
+(acai_tf.training.metrics_log): `losses/reconstruction` (the official graph's reconstruction MSE,
 tf.losses.mean_squared_error, averaged over the period's training batches, as ours logs it),
 `monitors/images_per_second`, and this project's lines benchmark on the official model:
 `eval/mean_distance`, `eval/mean_smoothness`, `eval/long_way_fraction`, on the same 256 test
@@ -25,8 +25,8 @@ run. One exception to the graph's seeding is the official code's own: vqvae.py s
 seed to 123 as its `model()` starts, so the official VQ-VAE's initial weights are the same
 whatever --seed (which then chooses only its data stream and test pairs); its training graph
 draws no random numbers. As for our runs, a kill between a report's line and its checkpoint
-repeats that report on resuming, and acai_tf.metrics_log.read keeps the later line; a folder
-holding reports but no checkpoint is refused rather than restarted under them.
+repeats that report on resuming, and acai_tf.training.metrics_log.read keeps the later line; a
+folder holding reports but no checkpoint is refused rather than restarted under them.
 
 DIR (default ~/acai_runs/official/lines/<model>/seed<k>, outside any checkout: see
 benchmarks/long_runs.py) also holds config.json: the model, its parameters, the budget, the
@@ -39,17 +39,15 @@ line `error: ...`, exit status 1, nothing written.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
-import math
 import os
 import sys
-import tempfile
 import time
 from typing import Any, Callable
 
-# Run as a script, only benchmarks/ is on sys.path; the library lives at the repository root.
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Run as a script, only benchmarks/official/ is on sys.path; the library lives at the
+# repository root.
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 from acai_tf.quiet_start import quiet_tensorflow
@@ -62,15 +60,18 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
-from acai_tf import atomic_write, datasets, latent_mixing, machine, metrics_log, train_lib
+from acai_tf import datasets
+from acai_tf.outputs import atomic_write
+from acai_tf.training import machine, metrics_log, train_lib
 from acai_tf.cli import runner
 from acai_tf.config import ConfigError
 from acai_tf.lines import metric
 from acai_tf.serving import pretrained
 
-import long_runs  # pylint: disable=wrong-import-order
+from acai_tf.cli import reproduce as reproduce_cli
+from acai_tf.reproduction import long_runs
+
 import official_loader  # pylint: disable=wrong-import-order
-import reproduction  # pylint: disable=wrong-import-order
 
 v1 = tf.compat.v1
 CONFIG = "config.json"
@@ -104,34 +105,6 @@ class Request:
                                             self.model, f"seed{self.seed}")
 
 
-def official_params(config, model_class) -> dict[str, Any]:
-    """The keyword arguments of the official `model()` from our paper config.
-
-    Our hyper-parameter names are the official flags' (acai_tf.model_hparams); `scales` is
-    derived as the official scripts do, and a zero `advdepth` means `depth` as there.
-    """
-    model = config.model
-    values = dataclasses.asdict(model.hparams)
-    values.update(latent=model.latent, depth=model.depth,
-                  scales=int(round(math.log2(model.image_size // model.latent_width))))
-    if "advdepth" in values:
-        values["advdepth"] = values["advdepth"] or model.depth
-    accepted = inspect.signature(model_class.model).parameters
-    params = {name: values[name] for name in accepted if name != "self"}
-    if "disc_layer_sizes" in params:  # the official flag is a comma-separated string
-        params["disc_layer_sizes"] = ",".join(str(size) for size in params["disc_layer_sizes"])
-    return params
-
-
-class _Dataset:
-    """What the official `CustomModel` reads of a dataset: its name and image geometry."""
-
-    def __init__(self, info):
-        self.name, self.train, self.test, self.train_once = "lines32", None, None, None
-        self.height = self.width = info.image_size
-        self.colors, self.nclass = info.colors, info.nclass
-
-
 def _check_workdir(path: str, identity: dict[str, Any]) -> None:
     if not os.path.isfile(path):
         return
@@ -146,35 +119,6 @@ def _check_workdir(path: str, identity: dict[str, Any]) -> None:
         raise ConfigError(f"{os.path.dirname(path)} holds {what}; choose another --workdir")
 
 
-def build_graph(model_class, params: dict[str, Any], graph_seed: int):
-    """The official model's lines32 training graph, as its own training script builds it.
-
-    Args:
-        model_class: an official model class (official_loader.load).
-        params: the keyword arguments of its `model()` (official_params).
-        graph_seed: the graph-level random seed (vqvae.py replaces it with its own, 123).
-
-    Returns:
-        (graph, the official `train.AEOps`, the reconstruction MSE tensor: the AE's
-        tf.losses.mean_squared_error(x, ae), on noisy or dropped-out codes where the model
-        trains on those; the VAE has none: the MSE of its reconstruction then). The graph
-        holds the global step the official train op increments; nothing is initialised.
-    """
-    graph = tf.Graph()
-    with graph.as_default():
-        v1.set_random_seed(graph_seed)
-        v1.train.get_or_create_global_step()
-        # The official constructor makes its own folders: kept out of the run's.
-        with tempfile.TemporaryDirectory() as scratch:
-            official = model_class(_Dataset(datasets.get_info("lines32")), scratch, **params)
-        with official_loader.tf1_graph_building():
-            ops = official.model(**params)
-        reconstruction = ([loss for loss in graph.get_collection(v1.GraphKeys.LOSSES)
-                           if loss.name.startswith("mean_squared_error")]
-                          or [tf.reduce_mean(tf.square(ops.x - ops.ae))])[0]
-    return graph, ops, reconstruction
-
-
 def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Trains (or resumes) one official run.
 
@@ -185,9 +129,9 @@ def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any
         A UserError with a one-line message, before anything is written, for a bad request.
     """
     model_class, official_flags = official_loader.load(request.reference_dir, request.model)
-    config = reproduction.paper_config("lines32", request.model, 16, request.seed,
+    config = reproduce_cli.paper_config("lines32", request.model, 16, request.seed,
                                        dict(request.overrides))
-    params = official_params(config, model_class)
+    params = official_loader.official_params(config, model_class)
     batch = config.train.batch
     identity = {"source": "official", "model": request.model, "seed": request.seed,
                 "params": params, "lr": config.model.lr, "batch": batch}
@@ -204,7 +148,7 @@ def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any
 
     start = int(latest.rsplit("-", 1)[1]) if latest else 0
     # Seeded from (seed, step) like the data: a resumed run does not repeat its draws.
-    graph, ops, reconstruction = build_graph(model_class, params,
+    graph, ops, reconstruction = official_loader.build_graph(model_class, params,
                                              train_lib.data_seed(request.seed, start))
     with graph.as_default():
         global_step = v1.train.get_global_step()
@@ -243,7 +187,7 @@ def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any
         scalars = {"losses/reconstruction": float(np.mean(losses)),
                    "monitors/images_per_second": period * batch / (time.monotonic() - start)}
         scalars.update({f"eval/{key}": value for key, value in
-                        evaluate(session, ops, *ends).items()})
+                        official_loader.evaluate(session, ops, *ends).items()})
         kimg = step * batch / 1024
         metrics_log.append(workdir, step, kimg, scalars)
         with graph.as_default():
@@ -252,21 +196,6 @@ def train(request: Request, log: Callable[[str], None] = print) -> dict[str, Any
             + " ".join(f"{key} {value:.4g}" for key, value in sorted(scalars.items())))
     session.close()
     return {"step": step, "kimg": step * batch / 1024, "resumed_from": resumed_from}
-
-
-def evaluate(session, ops, ends_a: np.ndarray, ends_b: np.ndarray, steps: int = metric.STEPS
-             ) -> dict[str, float]:
-    """This project's lines metrics of the official model on the pairs ends_a[i] -> ends_b[i]
-    ([N, 32, 32, 1] each): `steps` linear interpolants of the official codes, endpoints
-    included."""
-    def run(tensor, feed, values):
-        return np.concatenate([session.run(tensor, {feed: values[i:i + 64]})
-                               for i in range(0, len(values), 64)])
-
-    codes_a, codes_b = run(ops.encode, ops.x, ends_a), run(ops.encode, ops.x, ends_b)
-    mixed = np.asarray(latent_mixing.interpolate_latents(codes_a, codes_b, steps, False))
-    decoded = run(ops.decode, ops.h, mixed.reshape((-1,) + codes_a.shape[1:]))
-    return metric.line_metrics(decoded.reshape((len(ends_a), steps) + decoded.shape[1:]))
 
 
 def _write_config(path: str, identity: dict[str, Any], request: Request, config,

@@ -61,7 +61,7 @@ def folded_call(pointwise: layers.Conv2D, conv: layers.Conv2D, images):
     inputs = ops.cast(images, dtype)
     inputs = ops.concatenate([inputs, ops.ones_like(inputs[..., :1])], axis=-1)
     # The variables compose in float32 and round once, under mixed precision too; the
-    # convolution_op keeps `conv`'s gradient path (acai_tf.fast_conv).
+    # convolution_op keeps `conv`'s gradient path (acai_tf.speed.fast_conv).
     outputs = conv.convolution_op(inputs, ops.cast(folded_kernel(pointwise, conv), dtype))
     if conv.use_bias:
         outputs = ops.add(outputs, ops.reshape(ops.cast(conv.bias, dtype), (1, 1, 1, -1)))

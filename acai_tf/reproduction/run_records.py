@@ -2,7 +2,7 @@
 
 A run is read from its workdir W: W/config.json (the group it belongs to), W/eval/results.json
 (the checkpoint evaluation, written by the `evaluate` binary) and W/metrics.jsonl (every
-training report's scalars, `acai_tf.metrics_log`). Nothing here restores a model or reads
+training report's scalars, `acai_tf.training.metrics_log`). Nothing here restores a model or reads
 TensorBoard; a run without results.json is an error naming the command that writes it, or is
 reported with its training-time evaluations only.
 
@@ -17,8 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from acai_tf import metrics_log
-from acai_tf import workdir as workdir_lib
+from acai_tf.training import metrics_log
+from acai_tf.outputs import workdir as workdir_lib
 from acai_tf.errors import UserError
 from acai_tf.evaluation import results as results_lib
 

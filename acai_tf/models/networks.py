@@ -17,7 +17,7 @@ import zlib
 import keras
 from keras import layers, ops
 
-from acai_tf import fast_conv, input_fold
+from acai_tf.speed import fast_conv, input_fold
 
 LEAKY_SLOPE = 0.2
 

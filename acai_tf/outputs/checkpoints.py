@@ -131,7 +131,7 @@ def _set_aside(directory: str, prefixes: list[str], keep: str) -> str:
     """Moves the files of `prefixes` (and a copy of the state file) into a new damaged/
     subfolder, which it returns, then writes a state file naming `keep` and the older
     checkpoints still on disk."""
-    from acai_tf import atomic_write  # pylint: disable=import-outside-toplevel
+    from acai_tf.outputs import atomic_write  # pylint: disable=import-outside-toplevel
 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     destination, attempt = os.path.join(directory, DAMAGED_DIR, stamp), 1

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from acai_tf import atomic_write
+from acai_tf.outputs import atomic_write
 
 BACKGROUND = 255  # white gaps, so the black (-1) image backgrounds stand out
 ENDPOINT_GAP = 4
@@ -152,7 +152,7 @@ def write_png(path: str, image: np.ndarray) -> None:
     """Writes uint8 [H, W, 1 or 3] as a gray or RGB PNG (`to_uint8` converts [-1, 1] floats).
 
     The file is written under a unique temporary name and renamed, so a reader never sees half
-    a PNG (see `acai_tf.atomic_write`).
+    a PNG (see `acai_tf.outputs.atomic_write`).
     """
     image = _checked_uint8(image)
     with atomic_write.replacing(path, "wb") as f:

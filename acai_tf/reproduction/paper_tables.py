@@ -1,10 +1,10 @@
 """The paper's tables across runs (models x seeds), as Markdown and CSV, and a side-by-side figure:
 the library behind the `report` binary.
 
-Runs (`acai_tf.run_records`) are grouped by (dataset, model, latent dim); a cell is mean ± std
-over the group's runs (np.std, ddof=0, as the paper's notebook). Rows are (dataset, latent
-dim[, metric]) and columns the models, in the registry's (the paper's) order; only what the runs
-hold is shown. Tables, by file name:
+Runs (`acai_tf.reproduction.run_records`) are grouped by (dataset, model, latent dim); a cell is
+mean ± std over the group's runs (np.std, ddof=0, as the paper's notebook). Rows are (dataset,
+latent dim[, metric]) and columns the models, in the registry's (the paper's) order; only what the
+runs hold is shown. Tables, by file name:
 
 - table1_lines: mean distance (x10^3) and smoothness at the evaluated checkpoint;
 - table1_lines_training: the paper's Table-1 protocol, from the training-time evaluations in
@@ -30,9 +30,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from acai_tf import atomic_write, images, text_tables
+from acai_tf.outputs import atomic_write, images, text_tables
 from acai_tf.evaluation import results as results_lib
-from acai_tf.run_records import ReportError, Run, groups
+from acai_tf.reproduction.run_records import ReportError, Run, groups
 
 # Paper spellings of the registered model names (others are shown as registered).
 DISPLAY_NAMES = {"baseline": "Baseline", "dropout": "Dropout", "denoising": "Denoising",

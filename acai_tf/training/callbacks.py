@@ -1,6 +1,6 @@
 """Keras callbacks of a training run: NaN and explosion guards, reports, checkpoints.
 
-(The progress line between reports is `acai_tf.progress.Progress`.)
+(The progress line between reports is `acai_tf.training.progress.Progress`.)
 
 One fit() epoch is one report period (report_kimg). At the end of each epoch `Report` writes
 the epoch's mean logs, throughput, learning rates, evaluations and image grids (TensorBoard
@@ -27,7 +27,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from acai_tf import errors, explosion, images, metrics_log, workdir as workdir_lib
+from acai_tf import errors, explosion
+from acai_tf.outputs import images, workdir as workdir_lib
+from acai_tf.training import metrics_log
 from acai_tf.errors import UserError
 
 

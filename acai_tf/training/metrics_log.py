@@ -18,7 +18,7 @@ import os
 from typing import Mapping
 
 from acai_tf import errors
-from acai_tf.strict_json import finite_or_none
+from acai_tf.outputs.strict_json import finite_or_none
 
 FILENAME = "metrics.jsonl"
 
