@@ -97,6 +97,11 @@ def check(workdir: str, destination: str, *, restarted: bool = False) -> None:
                            f"({saved:g} kimg): was it restored from an older copy?")
 
 
+# Evaluations of kept checkpoints, `<workdir>/milestones/<checkpoint>.json` (eval/results.json
+# of each), saved beside the records.
+MILESTONES_DIR = "milestones"
+
+
 def save(workdir: str, destination: str, *, restarted: bool = False,
          checkpoint_as: str | None = None) -> dict[str, Any]:
     """Copies the run's RECORD_FILES into `destination` once `check` passes.
@@ -133,6 +138,13 @@ def save(workdir: str, destination: str, *, restarted: bool = False,
             target = os.path.join(destination, relative)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(source, "rb") as f, atomic_write.replacing(target, "wb") as out:
+                shutil.copyfileobj(f, out)
+    # Evaluations of checkpoints kept at chosen kimg (Table 3 as a curve), when there are any.
+    milestones = os.path.join(workdir, MILESTONES_DIR)
+    for name in sorted(os.listdir(milestones)) if os.path.isdir(milestones) else []:
+        if name.endswith(".json"):
+            with open(os.path.join(milestones, name), "rb") as f, atomic_write.replacing(
+                    os.path.join(destination, MILESTONES_DIR, name), "wb") as out:
                 shutil.copyfileobj(f, out)
     new = [record["monitors/images_per_second"] for record in metrics_log.read(workdir)
            if record["kimg"] > before and "monitors/images_per_second" in record]
