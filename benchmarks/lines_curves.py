@@ -47,26 +47,8 @@ from acai_tf.quiet_start import quiet_tensorflow
 quiet_tensorflow()
 
 # pylint: disable=wrong-import-position
-from absl import app, flags
-
-from acai_tf.cli import runner
+from acai_tf.cli.reproduce import run_curves
 from acai_tf.reproduction.curve_reports import write
 
-
-def define_flags() -> None:
-    flags.DEFINE_string("records_dir", os.path.join(_ROOT, "results", "runs"),
-                        "The saved records (benchmarks/long_runs.py).")
-    flags.DEFINE_string("out_dir", os.path.join(_ROOT, "results"), "Where the outputs go.")
-
-
-def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        runner.fail(f"unexpected arguments: {' '.join(argv[1:])}")
-    with runner.one_line_errors():
-        paths = write(flags.FLAGS.records_dir, flags.FLAGS.out_dir)
-    print(f"wrote {', '.join(paths)}")
-
-
 if __name__ == "__main__":
-    define_flags()
-    app.run(main, flags_parser=runner.parse_or_exit)
+    run_curves(write, _ROOT)

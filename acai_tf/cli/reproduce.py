@@ -1,10 +1,12 @@
 """What the paper-table commands (benchmarks/reproduce_lines.py, reproduce_mnist.py) share on the
 command line: a paper run's config parsed from its flagfile as `train` would parse it, the common
 flags, and `main`'s one-line error handling. The run loop is acai_tf.reproduction.run_loop.
+The learning-curve commands (benchmarks/lines_curves.py, mnist_curves.py) share `run_curves`.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from typing import Any, Callable, Sequence
@@ -74,3 +76,23 @@ def integers(flag: str, values: Sequence[str]) -> list[int]:
         return [int(value) for value in values]
     except ValueError:
         raise ConfigError(f"--{flag} must be integers, got {','.join(values)}") from None
+
+
+def run_curves(write: Callable[[str, str], list[str]], root: str) -> None:
+    """The whole of a learning-curve command: `--records_dir` (default root/results/runs) and
+    `--out_dir` (default root/results), then `write(records_dir, out_dir)`, whose paths it
+    prints; errors are one line."""
+    from absl import app  # pylint: disable=import-outside-toplevel
+
+    flags.DEFINE_string("records_dir", os.path.join(root, "results", "runs"),
+                        "The saved records (benchmarks/long_runs.py).")
+    flags.DEFINE_string("out_dir", os.path.join(root, "results"), "Where the outputs go.")
+
+    def curves_main(argv: list[str]) -> None:
+        if len(argv) > 1:
+            runner.fail(f"unexpected arguments: {' '.join(argv[1:])}")
+        with runner.one_line_errors():
+            paths = write(flags.FLAGS.records_dir, flags.FLAGS.out_dir)
+        print(f"wrote {', '.join(paths)}")
+
+    app.run(curves_main, flags_parser=runner.parse_or_exit)
