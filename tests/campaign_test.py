@@ -1,0 +1,281 @@
+"""benchmarks/campaign.py and acai_tf.reproduction.{campaign, milestones}: a plan's jobs run one
+per core, pinned and niced, their state survives the campaign (stopped, killed, restarted), and
+the checkpoints kept at fixed steps are copied whole and evaluated beside the runs.
+
+The jobs are a small script (JOB below) that records where and how it ran, then waits for a
+release file or a timeout and exits with the status it is given: real processes, so that the
+pinning, the nice values, the signals and the adoption of orphans are the kernel's.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from acai_tf.errors import UserError
+from acai_tf.reproduction import campaign, milestones
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+SCRIPT = os.path.join(ROOT, "benchmarks", "campaign.py")
+
+JOB = """
+import json, os, sys, time
+name, out, wait_s, status = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+record = {"affinity": sorted(os.sched_getaffinity(0)), "nice": os.nice(0), "pid": os.getpid(),
+          "sid": os.getsid(0), "start": time.time()}
+deadline = time.time() + wait_s
+while time.time() < deadline and not os.path.exists(os.path.join(out, "release")):
+    time.sleep(0.05)
+record["end"] = time.time()
+with open(os.path.join(out, name + ".json"), "a") as f:
+    f.write(json.dumps(record) + "\\n")
+sys.exit(status)
+"""
+
+
+@pytest.fixture(name="scripts")
+def fixture_scripts(tmp_path):
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    (folder / "job.py").write_text(JOB)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "runs").mkdir()
+    return folder
+
+
+def write_plan(tmp_path, jobs):
+    """jobs: (name, wait_s, exit status); returns the plan's path."""
+    lines = ["# a test plan", ""]
+    for name, wait_s, status in jobs:
+        # The script's absolute path: benchmarks/campaign.py looks for others in benchmarks/.
+        lines.append(f"{name} {tmp_path / 'scripts' / 'job.py'} {name} {{runs}}/../out \\")
+        lines.append(f"    {wait_s} {status}  # waits, then exits")
+    path = tmp_path / "test.plan"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def records(tmp_path, name):
+    path = tmp_path / "out" / f"{name}.json"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def make_campaign(tmp_path, scripts, plan, cores, **kwargs):
+    jobs = campaign.read_plan(plan, str(scripts), runs_dir=str(tmp_path / "runs"))
+    lines = kwargs.pop("lines", [])
+    return campaign.Campaign(jobs, state_dir=str(tmp_path / "state"), cores=cores,
+                             python=sys.executable, cwd=str(tmp_path), poll_s=0.05,
+                             log=lines.append, **kwargs)
+
+
+def test_read_plan_joins_lines_expands_runs_and_rejects_bad_plans(tmp_path, scripts):
+    plan = write_plan(tmp_path, [("a", 1, 0), ("b", 2, 3)])
+    jobs = campaign.read_plan(plan, str(scripts), runs_dir="/R")
+    assert [job.name for job in jobs] == ["a", "b"]
+    assert jobs[1].argv == (str(scripts / "job.py"), "b", "/R/../out", "2", "3")
+    for text, message in [
+            ("a job.py\na job.py\n", "test.plan:2: job name 'a' appears twice"),
+            ("a missing.py\n", "test.plan:1: no script missing.py in"),
+            ("lonely\n", "test.plan:1: expected '<name> <script> [flags]'"),
+            ("a job.py 'unclosed\n", "test.plan:1: No closing quotation"),
+            ("# nothing\n", "holds no job")]:
+        (tmp_path / "test.plan").write_text(text)
+        with pytest.raises(campaign.PlanError) as raised:
+            campaign.read_plan(plan, str(scripts), runs_dir="/R")
+        assert message in str(raised.value)
+    with pytest.raises(campaign.PlanError, match="cannot read plan"):
+        campaign.read_plan(str(tmp_path / "none.plan"), str(scripts), runs_dir="/R")
+
+
+def test_jobs_run_in_order_one_per_core_pinned_and_niced(tmp_path, scripts):
+    cores = sorted(os.sched_getaffinity(0))[:2]
+    if len(cores) < 2:
+        pytest.skip("needs two CPUs to show one job per core")
+    plan = write_plan(tmp_path, [("first", 1.0, 0), ("second", 1.0, 0), ("third", 0, 0)])
+    lines = []
+    run = make_campaign(tmp_path, scripts, plan, cores, lines=lines)
+    assert run.run() == 0
+    first, second, third = (records(tmp_path, name)[0] for name in ("first", "second", "third"))
+    # One job per core: the first two ran at the same time on different cores, the third
+    # waited for a free core.
+    assert {tuple(first["affinity"]), tuple(second["affinity"])} == {(cores[0],), (cores[1],)}
+    assert second["start"] < first["end"] and third["start"] >= min(first["end"], second["end"])
+    assert first["nice"] == min(19, os.nice(0) + 10)
+    assert first["sid"] == first["pid"]  # a session (and so an autogroup) of its own
+    state = json.loads((tmp_path / "state" / "state.json").read_text())
+    assert {name: entry["status"] for name, entry in state.items()} == dict.fromkeys(
+        ["first", "second", "third"], "done")
+    assert "campaign starts first on core" in (tmp_path / "state" / "logs" / "first.log"
+                                               ).read_text()
+    assert lines[-1] == "campaign: 3 of 3 jobs done"
+    # Done jobs never run again.
+    assert make_campaign(tmp_path, scripts, plan, cores).run() == 0
+    assert len(records(tmp_path, "first")) == 1
+
+
+def test_a_failed_job_does_not_stop_the_others_and_is_retried_next_time(tmp_path, scripts):
+    core = sorted(os.sched_getaffinity(0))[:1]
+    plan = write_plan(tmp_path, [("fails", 0, 3), ("after", 0, 0)])
+    assert make_campaign(tmp_path, scripts, plan, core).run() == 1
+    state = json.loads((tmp_path / "state" / "state.json").read_text())
+    assert (state["fails"]["status"], state["fails"]["exit_status"]) == ("failed", 3)
+    assert state["after"]["status"] == "done"
+    assert len(records(tmp_path, "fails")) == 1  # not retried within the same campaign
+    assert make_campaign(tmp_path, scripts, plan, core).run() == 1
+    assert len(records(tmp_path, "fails")) == 2 and len(records(tmp_path, "after")) == 1
+
+
+def start_campaign(tmp_path, plan):
+    return subprocess.Popen(
+        [sys.executable, SCRIPT, f"--plan={plan}", f"--state_dir={tmp_path / 'state'}",
+         f"--cores={sorted(os.sched_getaffinity(0))[0]}", "--milestone_workdirs="],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "ACAI_RUNS_DIR": str(tmp_path / "runs")})
+
+
+def wait_for(condition, timeout_s=60):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def job_state(tmp_path, name):
+    try:
+        return json.loads((tmp_path / "state" / "state.json").read_text()).get(name, {})
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def test_sigterm_stops_the_jobs_which_resume_at_the_next_start(tmp_path, scripts):
+    plan = write_plan(tmp_path, [("long", 120, 0)])
+    first = start_campaign(tmp_path, plan)
+    wait_for(lambda: job_state(tmp_path, "long").get("status") == "running")
+    pid = job_state(tmp_path, "long")["pid"]
+    # A second campaign on the same state folder is refused while the first lives.
+    second = subprocess.run(
+        [sys.executable, SCRIPT, f"--plan={plan}", f"--state_dir={tmp_path / 'state'}"],
+        capture_output=True, text=True, check=False)
+    assert second.returncode == 1
+    assert second.stderr.strip().splitlines()[-1] == (
+        f"error: a campaign already runs on {tmp_path / 'state'} (process {first.pid})")
+    first.send_signal(signal.SIGTERM)
+    output, _ = first.communicate(timeout=60)
+    assert first.returncode == 1, output
+    assert "long: stopped on core" in output
+    assert not os.path.exists(f"/proc/{pid}")
+    assert job_state(tmp_path, "long")["status"] == "stopped"
+    (tmp_path / "out" / "release").write_text("")
+    again = start_campaign(tmp_path, plan)
+    output, _ = again.communicate(timeout=60)
+    assert again.returncode == 0, output
+    assert job_state(tmp_path, "long")["status"] == "done"
+    # The stopped process died by the signal (no record); a new one ran the job to its end.
+    assert [record["pid"] != pid for record in records(tmp_path, "long")] == [True]
+
+
+def test_a_killed_campaigns_job_is_adopted_then_started_again(tmp_path, scripts):
+    plan = write_plan(tmp_path, [("orphan", 120, 0)])
+    first = start_campaign(tmp_path, plan)
+    wait_for(lambda: job_state(tmp_path, "orphan").get("status") == "running")
+    pid = job_state(tmp_path, "orphan")["pid"]
+    first.kill()
+    first.communicate(timeout=30)
+    assert os.path.exists(f"/proc/{pid}")  # its own session: the job outlives the campaign
+    second = start_campaign(tmp_path, plan)
+    wait_for(lambda: os.path.exists(tmp_path / "state" / "campaign.pid")
+             and (tmp_path / "state" / "campaign.pid").read_text().strip() == str(second.pid))
+    time.sleep(1)
+    (tmp_path / "out" / "release").write_text("")
+    output, _ = second.communicate(timeout=60)
+    assert second.returncode == 0, output
+    assert f"orphan: still running as process {pid} on core" in output
+    assert "orphan: adopted process ended" in output
+    # The adopted process ended (its exit status unknown), so the job ran again to be sure.
+    assert [record["pid"] for record in records(tmp_path, "orphan")][0] == pid
+    assert len(records(tmp_path, "orphan")) == 2
+    assert job_state(tmp_path, "orphan")["status"] == "done"
+
+
+def fake_checkpoint(workdir, step, *, listed=True):
+    ckpt = workdir / "ckpt"
+    ckpt.mkdir(parents=True, exist_ok=True)
+    (ckpt / f"ckpt-{step}.index").write_bytes(b"index %d" % step)
+    (ckpt / f"ckpt-{step}.data-00000-of-00001").write_bytes(os.urandom(1000))
+    if listed:
+        (ckpt / "checkpoint").write_text(f'model_checkpoint_path: "ckpt-{step}"\n'
+                                         f'all_model_checkpoint_paths: "ckpt-{step}"\n')
+
+
+def test_keep_copies_only_whole_checkpoints_once(tmp_path):
+    workdir = tmp_path / "run"
+    fake_checkpoint(workdir, 16384, listed=False)  # being written: its state file lacks it
+    assert milestones.keep(str(workdir)) == []
+    fake_checkpoint(workdir, 16384)
+    assert milestones.keep(str(workdir)) == [16384]
+    kept = workdir / "milestones"
+    assert sorted(os.listdir(kept)) == ["ckpt-16384.data-00000-of-00001", "ckpt-16384.index"]
+    assert (kept / "ckpt-16384.data-00000-of-00001").read_bytes() == (
+        workdir / "ckpt" / "ckpt-16384.data-00000-of-00001").read_bytes()
+    assert milestones.keep(str(workdir)) == []  # once
+    assert milestones.unevaluated(str(workdir)) == [16384]
+    (workdir / "config.json").write_text('{"model": {}}')
+    scratch = milestones.prepare_evaluation(str(workdir), 16384)
+    assert open(os.path.join(scratch, "config.json")).read() == '{"model": {}}'
+    assert sorted(os.listdir(os.path.join(scratch, "ckpt"))) == [
+        "ckpt-16384.data-00000-of-00001", "ckpt-16384.index"]
+    assert milestones.evaluation_command(scratch, n_init=7) == [
+        "-m", "flags.evaluate", f"--workdir={scratch}", "--parts=classifier,clustering",
+        "--n_init=7"]
+
+
+EVALUATE = """
+import json, os, sys
+scratch = sys.argv[1].split("=", 1)[1]
+os.makedirs(os.path.join(scratch, "eval"))
+with open(os.path.join(scratch, "eval", "results.json"), "w") as f:
+    json.dump({"n_init": sys.argv[-1],
+               "files": sorted(os.listdir(os.path.join(scratch, "ckpt")))}, f)
+"""
+
+
+def test_the_campaign_keeps_and_evaluates_checkpoints_beside_the_runs(tmp_path, scripts,
+                                                                      monkeypatch):
+    (scripts / "evaluate.py").write_text(EVALUATE)
+    monkeypatch.setattr(milestones, "evaluation_command", lambda scratch, n_init: [
+        str(scripts / "evaluate.py"), f"--workdir={scratch}", f"--n_init={n_init}"])
+    workdir = tmp_path / "runs" / "mnist" / "runs" / "acai" / "latent16" / "seed0"
+    fake_checkpoint(workdir, 16384)
+    (workdir / "config.json").write_text("{}")
+    plan = write_plan(tmp_path, [("short", 0.5, 0)])
+    lines = []
+    run = make_campaign(tmp_path, scripts, plan, sorted(os.sched_getaffinity(0))[:1],
+                        milestone_globs=[str(tmp_path / "runs/mnist/runs/*/*/seed*")],
+                        milestone_n_init=5, lines=lines)
+    assert run.run() == 0
+    results = json.loads((workdir / "milestones" / "ckpt-16384.json").read_text())
+    assert results == {"n_init": "--n_init=5", "files": [
+        "ckpt-16384.data-00000-of-00001", "ckpt-16384.index"]}
+    assert not (workdir / "milestones" / milestones.SCRATCH_DIR).exists()
+    assert any(line.startswith("evaluated ") for line in lines), lines
+    assert milestones.unevaluated(str(workdir)) == []
+
+
+def test_bad_flags_give_one_line_errors(tmp_path):
+    for flag, message in [("--cores=x", "error: --cores takes integers, got x"),
+                          ("--plan=/none.plan", "error: cannot read plan /none.plan")]:
+        result = subprocess.run([sys.executable, SCRIPT, flag, f"--state_dir={tmp_path}"],
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 1
+        assert result.stderr.strip().splitlines()[-1].startswith(message), result.stderr
+    with pytest.raises(UserError, match="at least one core"):
+        campaign.Campaign([], state_dir=str(tmp_path), cores=[], python=sys.executable,
+                          cwd=str(tmp_path))
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
