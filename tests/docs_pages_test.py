@@ -5,6 +5,7 @@ opens with a paragraph saying what it holds."""
 import collections
 import pathlib
 import re
+import sys
 
 import pytest
 
@@ -81,3 +82,7 @@ def test_every_docs_page_opens_with_a_title_and_a_paragraph(page):
     blocks = page.read_text(encoding="utf-8").split("\n\n")
     assert blocks[0].startswith("# ") and "\n" not in blocks[0]
     assert blocks[1][0].isalpha() or blocks[1][0] == "`", blocks[1][:40]
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

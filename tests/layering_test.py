@@ -8,6 +8,7 @@ inside functions count as well as those at the top of a module.
 
 import ast
 import pathlib
+import sys
 
 import pytest
 
@@ -120,3 +121,7 @@ def test_an_import_back_from_evaluation_into_training_would_be_caught():
     graph = part_graph()
     graph["evaluation"] = graph["evaluation"] | {"training"}
     assert find_cycle(graph) is not None
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

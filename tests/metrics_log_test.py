@@ -2,6 +2,9 @@
 
 import json
 import math
+import sys
+
+import pytest
 
 from acai_tf.training import metrics_log
 
@@ -35,3 +38,7 @@ def test_non_finite_values_are_strict_json_null_and_read_back_as_nan(tmp_path):
 
 def test_missing_file_reads_as_no_reports(tmp_path):
     assert metrics_log.read(str(tmp_path / "nothing")) == []
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

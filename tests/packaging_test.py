@@ -8,6 +8,7 @@ import pathlib
 import re
 import sys
 
+import pytest
 import setuptools
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -61,6 +62,17 @@ def _extras_require() -> set[str]:
     raise AssertionError("setup.py has no extras_require")
 
 
+def test_every_test_file_runs_its_tests_as_a_bazel_main():
+    """BUILD makes each tests/*_test.py a py_test whose main is the file itself: a file without
+    the pytest.main call at its end would pass under Bazel without running a single test."""
+    silent = []
+    for path in sorted((REPO_ROOT / "tests").glob("*_test.py")):
+        main = path.read_text(encoding="utf-8").partition('\nif __name__ == "__main__":\n')[2]
+        if "sys.exit(pytest.main([__file__" not in main:
+            silent.append(path.name)
+    assert silent == []
+
+
 def _imported_top_level_names(in_functions_only: bool = False) -> set[str]:
     """Top-level names of the third-party modules the library imports (anywhere in a module);
     with `in_functions_only`, those it imports only inside functions (when a function runs)."""
@@ -106,3 +118,7 @@ def test_a_library_import_of_matplotlib_happens_only_when_a_figure_is_drawn():
     # Imported at import time, it would need install_requires: the check above tells the two apart.
     assert "matplotlib" in _imported_top_level_names(in_functions_only=True)
     assert "numpy" not in _imported_top_level_names(in_functions_only=True)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

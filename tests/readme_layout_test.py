@@ -3,6 +3,9 @@ names exists, and every library module and folder is named."""
 
 import pathlib
 import re
+import sys
+
+import pytest
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -38,3 +41,7 @@ def test_every_module_of_a_named_folder_is_mentioned_in_its_row():
         modules = {path.stem for path in (REPO_ROOT / folder).glob("*.py")} - {"__init__"}
         unnamed = sorted(module for module in modules if f"`{module}`" not in row)
         assert unnamed == [], f"{folder}: {unnamed}"
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

@@ -2,7 +2,9 @@
 reader."""
 
 import os
+import sys
 
+import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard.plugins.hparams import metadata
@@ -59,3 +61,7 @@ def test_runs_show_as_rows_with_their_config_and_declared_metrics(tmp_path):
     assert {metric.name.tag for metric in experiment.metric_infos} == set(
         tensorboard_hparams.DEFAULT_METRICS)
     assert "model.hparams.advweight" in {info.name for info in experiment.hparam_infos}
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

@@ -1,7 +1,10 @@
 """The VQ-VAE quantiser's index-based lookup and EMA statistics against the reference's one-hot
 formulation (codes = one_hot @ codebook, counts = sum(one_hot), sums = one_hot^T @ vectors)."""
 
+import sys
+
 import numpy as np
+import pytest
 
 from acai_tf.models import vector_quantizer
 
@@ -37,3 +40,7 @@ def test_batch_statistics_equal_the_one_hot_counts_and_sums():
     np.testing.assert_array_equal(counts, one_hot.sum(0))
     assert counts.max() > 1
     np.testing.assert_allclose(sums, one_hot.T @ vectors.reshape(-1, 8), rtol=1e-6, atol=1e-6)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
