@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from acai_tf.errors import UserError
 from acai_tf.evaluation import results as results_lib
@@ -196,7 +196,9 @@ def _reached(runs: Sequence[dict[str, Any]]) -> str:
     return ", ".join(f"{mnist_curves.label(run)} at {kimg_reached(run):,g} kimg" for run in runs)
 
 
-def _by_value(runs: Sequence[dict[str, Any]], value: Any) -> dict[Any, list[dict[str, Any]]]:
+def _by_value(runs: Sequence[dict[str, Any]],
+              value: Callable[[dict[str, Any]], Any]) -> dict[Any, list[dict[str, Any]]]:
+    """The runs grouped by `value(run)`, in the order first seen."""
     grouped: dict[Any, list[dict[str, Any]]] = {}
     for run in runs:
         grouped.setdefault(value(run), []).append(run)
