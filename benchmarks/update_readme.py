@@ -6,7 +6,10 @@
 A page marks a block with `<!-- NAME:begin -->` and `<!-- NAME:end -->`; each block stands on
 exactly one of the PAGES:
 - `glance`: the README's results table, a row per reproduced table of the paper, from each
-  reproduction's `*_reproduction.json` (budget, seeds) and `*_table.csv` (numbers);
+  reproduction's `*_reproduction.json` (budget, seeds) and `*_table.csv` (numbers); the MNIST
+  rows at the paper's budget come from `paper_budget/mnist_table.csv`
+  (`benchmarks/mnist_budget_tables.py`, runs that may still be training: every value with its
+  kimg);
 - `pretrained`: the shipped model's scores and checkpoint, from its metrics.json;
 - `results:FILE`: a Markdown file a benchmark command wrote under results/ (its header states
   its command, budget and hardware), with its figure.
@@ -20,14 +23,21 @@ import json
 import math
 import os
 import re
+import sys
 
 from absl import app, flags
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Run as a script, only benchmarks/ is on sys.path: the library is this checkout's.
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+# pylint: disable=wrong-import-position
 from acai_tf.cli import runner  # first: it quiets TensorFlow's start-up (quiet_start)
 from acai_tf.outputs import atomic_write, text_tables
 from acai_tf.errors import UserError
+from acai_tf.reproduction import mnist_budget_tables
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGES = ("README.md", "docs/reproduction.md", "docs/performance.md")
 PRETRAINED_METRICS = os.path.join("pretrained", "lines32_acai", "metrics.json")
 PAPER_KIMG = 16384
@@ -39,6 +49,7 @@ MODEL_NAMES = {"baseline": "Baseline", "dropout": "Dropout", "denoising": "Denoi
 SECTIONS = {
     "paper_budget/lines_table.md": ("paper_budget/lines_figure.png",
                                     "interpolations of the 16,384-kimg ACAI run", None),
+    "paper_budget/mnist_tables.md": (None, None, None),
     "lines_table.md": ("lines_figure.png", "interpolations of the 448-kimg runs", None),
     "lines_curves.md": ("lines_curves.png", "MSE, distance and smoothness per kimg", None),
     "official_reference.md": ("official_reference.png", "official code beside ours",
@@ -50,16 +61,26 @@ SECTIONS = {
 _LINES = (("Mean distance (×10³)", "distance ×10³", True),
           ("Mean smoothness", "smoothness", True))
 _ACCURACY, _MNIST = (("Accuracy (%)", "accuracy %", False),), "tables-2-and-3-on-mnist"
+# The MNIST tables at the paper's budget (from the long runs' records, with a kimg per value),
+# and their heading in docs/reproduction.md.
+_MNIST_BUDGET = "paper_budget/mnist"
+_MNIST_BUDGET_DOCS = "tables-2-and-3-mnist-at-the-papers-budget-from-the-long-runs-records"
 # The README's results table: (the paper's table, results/<stem>_reproduction.json and
 # _table.csv, the CSV's protocol, its metrics as (name, label, lower is better), whether each
-# latent size is ranked apart, the section of docs/reproduction.md that reads it).
+# latent size is ranked apart, the section of docs/reproduction.md that reads it). The rows of
+# _MNIST_BUDGET are `_budget_row`'s: they give each value's kimg instead of a rank.
 GLANCE = (
     ("Table 1, lines32 interpolation, at the paper's budget", "paper_budget/lines", "training",
      _LINES, False, "table-1-at-the-papers-budget"),
     ("Table 1, lines32 interpolation", "lines", "training", _LINES, False,
      "table-1-at-448-kimg-all-seven-models"),
+    ("Table 2, MNIST: accuracy (%) of a single-layer classifier on the latents, toward the "
+     "paper's budget", _MNIST_BUDGET, mnist_budget_tables.TRAINING, _ACCURACY, True,
+     _MNIST_BUDGET_DOCS),
     ("Table 2, MNIST: accuracy (%) of a single-layer classifier on the latents", "mnist",
      "table2_classifier_training", _ACCURACY, True, _MNIST),
+    ("Table 3, MNIST: accuracy (%) of K-means clustering of the latents, toward the paper's "
+     "budget", _MNIST_BUDGET, mnist_budget_tables.KMEANS, _ACCURACY, True, _MNIST_BUDGET_DOCS),
     ("Table 3, MNIST: accuracy (%) of K-means clustering of the latents", "mnist",
      "table3_clustering", _ACCURACY, True, _MNIST),
     ("Beyond the paper, MNIST: accuracy (%) of a linear probe on the latents", "mnist",
@@ -133,6 +154,11 @@ def render_glance(results_dir: str, prefix: str = "") -> str:
     """The README's results table (GLANCE); a reproduction whose files are missing has no row."""
     table = []
     for title, stem, protocol, metrics, by_latent, details in GLANCE:
+        if stem == _MNIST_BUDGET:
+            row = _budget_row(results_dir, title, protocol,
+                              f"[reproduction]({prefix}docs/reproduction.md#{details})")
+            table += [row] if row else []
+            continue
         paths = [os.path.join(results_dir, stem + e) for e in ("_reproduction.json", "_table.csv")]
         if not all(os.path.isfile(path) for path in paths):
             continue
@@ -160,6 +186,51 @@ def render_glance(results_dir: str, prefix: str = "") -> str:
                       "; ".join(cells), f"[reproduction]({prefix}docs/reproduction.md#{details})"))
     header = ("paper's table", "models", "budget (kimg)", "seeds", "our numbers", "details")
     return "\n".join(text_tables.markdown(header, table)) + "\n"
+
+
+def _budget_row(results_dir: str, title: str, table: str, link: str) -> tuple | None:
+    """The GLANCE row of `table` (a `table` of paper_budget/mnist_table.csv) from the MNIST
+    tables at the paper's budget: per latent size, each run's newest value with its kimg (a
+    K-means value with its restarts), ACAI first; the budget says when runs are still training.
+    None until `benchmarks/mnist_budget_tables.py` has written its tables."""
+    folder = os.path.join(results_dir, os.path.dirname(_MNIST_BUDGET))
+    paths = [os.path.join(folder, name) for name in (mnist_budget_tables.MARKDOWN,
+                                                     mnist_budget_tables.CSV)]
+    if not all(os.path.isfile(path) for path in paths):
+        return None
+    with open(paths[1], encoding="utf-8", newline="") as f:
+        every = list(csv.DictReader(f))
+    order = ["acai"] + [model for model in MODEL_NAMES if model != "acai"]
+    runs = sorted({(int(row["latent_dim"]), order.index(row["model"]), int(row["seed"])): row
+                   for row in every}.items())
+    newest: dict[tuple, dict] = {}
+    for row in every:
+        key = (int(row["latent_dim"]), order.index(row["model"]), int(row["seed"]))
+        if row["table"] == table and (key not in newest or
+                                      float(row["kimg"]) > float(newest[key]["kimg"])):
+            newest[key] = row
+    if not newest:
+        return None
+    groups: dict[int, list[str]] = {}
+    for (latent, _, seed), run in runs:
+        name = MODEL_NAMES[run["model"]] + (f" seed {seed}" if seed else "")
+        row = newest.get((latent, order.index(run["model"]), seed))
+        groups.setdefault(latent, []).append(f"{name} " + (mnist_budget_tables.Cell(
+            float(row["value"]), float(row["kimg"]),
+            n_init=int(row["n_init"]) if row["n_init"] else None,
+            reports=int(row["reports"]) if row["reports"] else None).text()
+            if row else "not evaluated yet"))
+    budgets = sorted({float(run["train_kimg"]) for _, run in runs}, reverse=True)
+    budget = " or ".join(f"{kimg:,.0f}" + (" (the paper's)" if kimg == PAPER_KIMG else "")
+                         for kimg in budgets)
+    if any(float(run["run_kimg"]) < float(run["train_kimg"]) for _, run in runs):
+        budget += ", still training"
+    models = [MODEL_NAMES[model] for model in MODEL_NAMES if any(run["model"] == model
+                                                                 for _, run in runs)]
+    return (title, f"{', '.join(models)}, latent {' and '.join(map(str, groups))}", budget,
+            ", ".join(sorted({run["seed"] for _, run in runs}, key=int)),
+            "; ".join(f"{latent}-d: {', '.join(cells)}" for latent, cells in groups.items()),
+            link)
 
 
 def _exponent(value: float, decimals: int = 2) -> str:

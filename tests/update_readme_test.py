@@ -12,7 +12,9 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import update_readme  # noqa: E402  pylint: disable=wrong-import-position
 
-from acai_tf.errors import UserError  # noqa: E402  pylint: disable=wrong-import-position
+# pylint: disable=wrong-import-position
+from acai_tf.errors import UserError  # noqa: E402
+from acai_tf.reproduction import mnist_budget_tables  # noqa: E402
 
 METRICS = {
     "checkpoint": {"taken_at": "the end of the run's 16,384 kimg budget"},
@@ -153,6 +155,33 @@ def test_render_glance_ranks_acai_among_the_models_from_the_csv(tmp_path):
         "| Table 3, MNIST: accuracy (%) of K-means clustering of the latents | Dropout, ACAI, "
         "latent 32 and 256 | 256 (1.6 % of 16,384) | 0 | 32-d: ACAI 67.89, rank 2 of 2 (best: "
         "Dropout 71.46); 256-d: ACAI 78.25 |")
+
+
+def test_render_glance_gives_the_paper_budget_mnist_values_with_their_kimg(tmp_path):
+    folder = tmp_path / "paper_budget"
+    folder.mkdir()
+    with open(folder / "mnist_table.csv", "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(mnist_budget_tables.CSV_HEADER)
+        writer.writerows([
+            ("table2_classifier_training", "baseline", 256, 0, 94.98, 2368, "", 20, 2368, 16384),
+            ("table3_clustering", "baseline", 256, 0, 83.05, 1024, 20, "", 2368, 16384),
+            ("table3_clustering", "baseline", 256, 0, 85.5, 2048, 20, "", 2368, 16384),
+            ("table2_classifier_training", "acai", 256, 0, 94.17, 832, "", 13, 832, 16384),
+            ("table2_classifier_training", "acai", 32, 0, 80.0, 16384, "", 20, 16384, 16384),
+            ("table3_clustering", "acai", 32, 0, 90.0, 16384, 1000, "", 16384, 16384)])
+    # Only once the tables themselves are written.
+    assert update_readme.render_glance(str(tmp_path)).count("\n") == 2
+    (folder / "mnist_tables.md").write_text("# Tables 2 and 3\n")
+    rows = update_readme.render_glance(str(tmp_path)).splitlines()[2:]
+    assert len(rows) == 2
+    assert rows[0].startswith(
+        "| Table 2, MNIST: accuracy (%) of a single-layer classifier on the latents, toward the "
+        "paper's budget | Baseline, ACAI, latent 32 and 256 | 16,384 (the paper's), still "
+        "training | 0 | 32-d: ACAI 80.00 (16,384 kimg); 256-d: ACAI 94.17 (832 kimg, median of "
+        "13), Baseline 94.98 (2,368 kimg) | [reproduction](docs/reproduction.md#tables-2-and-3-")
+    assert ("| 32-d: ACAI 90.00 (16,384 kimg, 1,000 restarts); 256-d: ACAI not evaluated yet, "
+            "Baseline 85.50 (2,048 kimg, 20 restarts) |") in rows[1]
 
 
 def test_render_pretrained_gives_the_scores_and_the_checkpoint(tmp_path):

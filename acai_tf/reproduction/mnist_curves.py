@@ -40,7 +40,11 @@ class CurvesError(UserError, RuntimeError):
 
 def load_records(records_dir: str) -> list[dict[str, Any]]:
     """Every MNIST record below `records_dir`, in the paper's model order then latent size:
-    {name, model, latent_dim, seed, batch, reports, kmeans: [(kimg, accuracy %)]}."""
+    {name, model, latent_dim, seed, folder, config (its config.json), reports, evaluations
+    (see `evaluations`), kmeans: [(kimg, accuracy %)]}.
+
+    Only folders named as a run's record count: a `.lost-<start>` folder (the records of a run
+    that was lost and restarted from step 0) is never read, so two runs are never spliced."""
     if not os.path.isdir(records_dir):
         raise CurvesError(f"{records_dir} does not exist: save the runs' records first with "
                           "python benchmarks/long_runs.py")
@@ -55,28 +59,48 @@ def load_records(records_dir: str) -> list[dict[str, Any]]:
         model = config["model"]
         found.append({"name": name, "model": match["model"], "seed": int(match["seed"]),
                       "latent_dim": int(model["latent"]) * int(model["latent_width"]) ** 2,
-                      "reports": metrics_log.read(folder), "kmeans": kmeans_points(folder)})
+                      "folder": folder, "config": config, "reports": metrics_log.read(folder),
+                      "evaluations": evaluations(folder), "kmeans": kmeans_points(folder)})
     return sorted(found, key=lambda r: (MODELS.index(r["model"]), r["latent_dim"], r["seed"]))
 
 
-def kmeans_points(folder: str) -> list[tuple[float, float]]:
-    """(kimg, K-means accuracy %) of every evaluation saved in a record, in kimg order."""
-    paths = [os.path.join(folder, "eval", "results.json")]
+def evaluations(folder: str) -> list[dict[str, Any]]:
+    """The checkpoint evaluations saved in a record, one per kimg, in kimg order.
+
+    Each is an eval/results.json as `acai_tf.evaluation.checkpoint_eval` writes it (keys "kimg",
+    "classifier", "clustering", ...): the milestones' and, once the run has finished, its final
+    one. Two at the same kimg (a milestone and the final evaluation of the same checkpoint)
+    keep the one with more K-means restarts (`clustering.n_init`), the final one on a tie.
+    """
+    paths = []
     milestones = os.path.join(folder, MILESTONES_DIR)
     if os.path.isdir(milestones):
         paths += [os.path.join(milestones, name) for name in sorted(os.listdir(milestones))
                   if name.endswith(".json")]
-    points = {}
+    paths.append(os.path.join(folder, "eval", "results.json"))
+    by_kimg: dict[float, dict[str, Any]] = {}
     for path in paths:
         try:
             with open(path, encoding="utf-8") as f:
                 results = json.load(f)
         except FileNotFoundError:
             continue
-        clustering = results.get("clustering") or {}
-        if clustering.get("accuracy") is not None:
-            points[float(results["kimg"])] = float(clustering["accuracy"])  # already in %
-    return sorted(points.items())
+        kimg = float(results["kimg"])
+        if restarts(results) >= restarts(by_kimg.get(kimg, {})):
+            by_kimg[kimg] = results
+    return [by_kimg[kimg] for kimg in sorted(by_kimg)]
+
+
+def restarts(results: dict[str, Any]) -> int:
+    """The K-means restarts of an evaluation (0 without a clustering result)."""
+    return int((results.get("clustering") or {}).get("n_init") or 0)
+
+
+def kmeans_points(folder: str) -> list[tuple[float, float]]:
+    """(kimg, K-means accuracy %) of every evaluation saved in a record, in kimg order."""
+    return [(float(results["kimg"]), float(results["clustering"]["accuracy"]))  # already in %
+            for results in evaluations(folder)
+            if (results.get("clustering") or {}).get("accuracy") is not None]
 
 
 def accuracy_series(reports: Sequence[dict[str, float]]) -> tuple[np.ndarray, np.ndarray]:
