@@ -2,6 +2,7 @@
 
     python benchmarks/long_runs.py                      # save every run's records, print progress
     python benchmarks/long_runs.py --checkpoints        # ... and each run's newest checkpoint
+    python benchmarks/long_runs.py --due_checkpoints    # ... of the runs that need a new one
     python benchmarks/long_runs.py --runs_dir=/data/acai_runs --records_dir=results/runs
     python benchmarks/long_runs.py --restore=lines_acai_seed0    # rebuild a lost workdir
     python benchmarks/long_runs.py --restarted=lines_acai_seed0  # it was restarted from step 0
@@ -32,7 +33,9 @@ on lines32, which does not compress) with a manifest of its sizes and SHA-256 su
       -> RECORDS_DIR/lines_acai_seed0/resume/{resume.json, ckpt-86016.index, ...}
 
 replacing the one saved before (git history keeps every saved version, so save it once per
-working period, at its end). `--restore=NAME` rebuilds the lost workdir from those files (config,
+working period, at its end). `--due_checkpoints` saves one only where it is worth its place in
+the history for good: a run with more than 4 hours of training left (at its recent images/s)
+that has gained 4,096 kimg since its saved checkpoint (or step 0); each other run says why not. `--restore=NAME` rebuilds the lost workdir from those files (config,
 reports, checkpoint; not the TensorBoard events, whose scalars metrics.jsonl repeats), and the
 reproduction command, run again, resumes it from that checkpoint instead of restarting it from
 step 0. Reports the lost workdir made after that checkpoint are made again and replace the saved
@@ -70,6 +73,9 @@ def define_flags() -> None:
     flags.DEFINE_list("restarted", [], "Runs whose workdir was lost and restarted from step 0.")
     flags.DEFINE_bool("checkpoints", False, "Also save each run's newest checkpoint into "
                       f"RECORDS_DIR/<name>/{RESUME_DIR}/ (about 19 MB for ACAI on lines32).")
+    flags.DEFINE_bool("due_checkpoints", False, "Like --checkpoints, for the runs whose "
+                      "checkpoint is due: more than 4 h left and 4,096 kimg gained since the "
+                      "saved one (the others say why not).")
     flags.DEFINE_list("restore", [], "Rebuild these runs' lost workdirs from their records and "
                       "saved checkpoints (and save nothing).")
 
@@ -80,7 +86,7 @@ def main(argv: list[str]) -> None:
     fv = flags.FLAGS
     runs_dir = fv.runs_dir or runs_root()
     if fv.restore:
-        if fv.restarted or fv.checkpoints:
+        if fv.restarted or fv.checkpoints or fv.due_checkpoints:
             runner.fail("--restore saves nothing: it takes no --restarted or --checkpoints")
         with runner.one_line_errors():
             for name in fv.restore:
@@ -89,8 +95,10 @@ def main(argv: list[str]) -> None:
                       "resume it")
         return
     with runner.one_line_errors():
+        if fv.checkpoints and fv.due_checkpoints:
+            runner.fail("give --checkpoints (every run's) or --due_checkpoints, not both")
         saved = save_all(runs_dir, fv.records_dir, restarted=fv.restarted,
-                         checkpoints=fv.checkpoints)
+                         checkpoints="due" if fv.due_checkpoints else fv.checkpoints)
     for name, entry in saved.items():
         rate = entry["images_per_second"]
         line = (f"{name}: {entry['before_kimg']:g} -> {entry['kimg']:g} kimg "
@@ -98,6 +106,7 @@ def main(argv: list[str]) -> None:
                 + (f", median {rate:.0f} images/s over the new reports" if rate else ""))
         line += f"; checkpoint of step {entry['checkpoint_step']} saved" if entry[
             "checkpoint_step"] is not None else ""
+        line += f"; checkpoint not due: {entry['not_due']}" if entry["not_due"] else ""
         print(line + (f"; old records kept in {entry['lost']}" if entry["lost"] else ""))
     print(f"saved {len(saved)} run(s) from {runs_dir} into {fv.records_dir}")
 

@@ -83,7 +83,8 @@ def test_records_are_copied_under_names_without_the_runs_folders(tmp_path):
     assert [r["kimg"] for r in metrics_log.read(str(acai))] == [16, 32]
     assert not (records / "mnist_vae_latent2_seed1" / "eval").exists()
     assert saved["lines_acai_seed0"] == {"before_kimg": 0.0, "kimg": 32.0, "lost": None,
-                                         "images_per_second": 320.0, "checkpoint_step": None}
+                                         "images_per_second": 320.0, "checkpoint_step": None,
+                                         "not_due": None}
     index = (records / "index.md").read_text()
     assert "| lines_acai_seed0 | acai | 32 | 16384 | 2 | float32 |" in index
     assert "| mnist_vae_latent2_seed1 | vae | 32 |" in index
@@ -225,6 +226,31 @@ def test_the_newest_checkpoint_is_saved_once_with_its_manifest(tmp_path):
     long_runs.save_all(str(runs), str(records), restarted=["lines_acai_seed0"])
     assert sorted(os.listdir(records / "lines_acai_seed0.lost-20261204T0302330000")) == [
         "config.json", "metrics.jsonl"]
+
+
+def test_a_checkpoint_is_due_only_with_4096_kimg_gained_and_more_than_4_hours_left(tmp_path):
+    runs, records = tmp_path / "acai_runs", tmp_path / "results_runs"
+    workdir = str(runs / "mnist" / "runs" / "acai" / "latent16" / "seed0")
+    make_run(workdir, reports=())
+
+    def train_to(kimg, images_per_second):
+        metrics_log.append(workdir, int(kimg * 16), kimg,
+                           {"monitors/images_per_second": images_per_second})
+        add_checkpoint(workdir, int(kimg * 16))
+        return long_runs.save_all(str(runs), str(records), checkpoints="due")[
+            "mnist_acai_latent16_seed0"]
+
+    early = train_to(2048, 200.0)
+    assert early["checkpoint_step"] is None
+    assert early["not_due"] == "2048 kimg gained since step 0 (saved every 4096)"
+    # 12,288 kimg left at 200 images/s: 17.5 h.
+    assert train_to(4096, 200.0)["checkpoint_step"] == 65536
+    assert long_runs.read_manifest(str(records / "mnist_acai_latent16_seed0"))["kimg"] == 4096
+    # 4,096 kimg more, but 8,192 kimg left at 2,000 images/s is 1.2 h: a restart costs less.
+    late = train_to(8192, 2000.0)
+    assert late["checkpoint_step"] is None and late["not_due"].startswith(
+        "1.2 h left at 2000 images/s")
+    assert long_runs.read_manifest(str(records / "mnist_acai_latent16_seed0"))["kimg"] == 4096
 
 
 def test_a_restore_refuses_missing_damaged_or_overwriting_and_writes_nothing(tmp_path):

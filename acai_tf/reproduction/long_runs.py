@@ -102,8 +102,40 @@ def check(workdir: str, destination: str, *, restarted: bool = False) -> None:
 MILESTONES_DIR = "milestones"
 
 
+# When a saved checkpoint is worth its place in git's history for good: a run with more than
+# about MIN_HOURS_LEFT of training left, once it has gained MIN_GAIN_KIMG since the checkpoint
+# saved last (or since step 0). A shorter run that loses its workdir restarts from step 0.
+MIN_HOURS_LEFT = 4.0
+MIN_GAIN_KIMG = 4096.0
+
+
+def checkpoint_due(workdir: str, destination: str, images_per_second: float | None) -> str | None:
+    """Why the run's newest checkpoint should not be saved now; None when it is due.
+
+    Args:
+        workdir: the run's workdir; destination: its records folder (with any saved checkpoint).
+        images_per_second: the run's recent rate, for the hours it has left (None: unknown,
+            not due).
+    """
+    with open(workdir_lib.config_path(workdir), encoding="utf-8") as f:
+        budget = float(json.load(f)["train"]["train_kimg"])
+    kimg = last_kimg(workdir)
+    manifest = read_manifest(destination) if os.path.isdir(destination) else None
+    gained = kimg - (manifest["kimg"] if manifest else 0.0)
+    if gained < MIN_GAIN_KIMG:
+        since = f"its checkpoint saved at {manifest['kimg']:g} kimg" if manifest else "step 0"
+        return f"{gained:g} kimg gained since {since} (saved every {MIN_GAIN_KIMG:g})"
+    if not images_per_second:
+        return "no recent rate to tell the hours left"
+    hours_left = (budget - kimg) * 1024 / images_per_second / 3600
+    if hours_left <= MIN_HOURS_LEFT:
+        return (f"{hours_left:.1f} h left at {images_per_second:.0f} images/s (saved only with "
+                f"more than {MIN_HOURS_LEFT:g} h left: a restart from step 0 costs less)")
+    return None
+
+
 def save(workdir: str, destination: str, *, restarted: bool = False,
-         checkpoint_as: str | None = None) -> dict[str, Any]:
+         checkpoint_as: str | None = None, only_due: bool = False) -> dict[str, Any]:
     """Copies the run's RECORD_FILES into `destination` once `check` passes.
 
     Args:
@@ -112,11 +144,13 @@ def save(workdir: str, destination: str, *, restarted: bool = False,
         restarted: the run was restarted from step 0 (see `check`).
         checkpoint_as: also save the newest checkpoint (`save_checkpoint`), to be restored at
             this path below the runs root; None saves no checkpoint.
+        only_due: with checkpoint_as, save the checkpoint only when `checkpoint_due` says so.
 
     Returns:
         {"before_kimg", "kimg", "images_per_second" (median over the reports new since the last
         save; None without any), "lost": the folder the old records were moved to, or None,
-        "checkpoint_step": the step of the checkpoint saved now, or None}.
+        "checkpoint_step": the step of the checkpoint saved now, or None, "not_due": why
+        `only_due` saved none, or None}.
 
     Raises:
         RecordsError: as `check`.
@@ -148,16 +182,20 @@ def save(workdir: str, destination: str, *, restarted: bool = False,
                 shutil.copyfileobj(f, out)
     new = [record["monitors/images_per_second"] for record in metrics_log.read(workdir)
            if record["kimg"] > before and "monitors/images_per_second" in record]
-    step = save_checkpoint(workdir, destination, checkpoint_as) if checkpoint_as else None
+    rate = sorted(new)[len(new) // 2] if new else None
+    not_due = checkpoint_due(workdir, destination, rate) if checkpoint_as and only_due else None
+    step = save_checkpoint(workdir, destination, checkpoint_as) if (
+        checkpoint_as and not_due is None) else None
     return {"before_kimg": before, "kimg": last_kimg(workdir), "lost": lost,
-            "images_per_second": sorted(new)[len(new) // 2] if new else None,
-            "checkpoint_step": step}
+            "images_per_second": rate, "checkpoint_step": step, "not_due": not_due}
 
 
 def save_all(runs_dir: str, records_dir: str, *, restarted: Sequence[str] = (),
-             checkpoints: bool = False) -> dict[str, dict[str, Any]]:
-    """`save` for every workdir below runs_dir (with its newest checkpoint if `checkpoints`),
-    then RECORDS_DIR/index.md.
+             checkpoints: bool | str = False) -> dict[str, dict[str, Any]]:
+    """`save` for every workdir below runs_dir, then RECORDS_DIR/index.md.
+
+    `checkpoints`: True also saves every run's newest checkpoint; "due" only those that
+    `checkpoint_due` allows; False none.
 
     Every workdir is checked before any is written, so a refused one changes nothing.
     """
@@ -170,7 +208,8 @@ def save_all(runs_dir: str, records_dir: str, *, restarted: Sequence[str] = (),
     for name, workdir in workdirs.items():
         check(workdir, os.path.join(records_dir, name), restarted=name in restarted)
     saved = {name: save(workdir, os.path.join(records_dir, name), restarted=name in restarted,
-                        checkpoint_as=os.path.relpath(workdir, runs_dir) if checkpoints else None)
+                        checkpoint_as=os.path.relpath(workdir, runs_dir) if checkpoints else None,
+                        only_due=checkpoints == "due")
              for name, workdir in workdirs.items()}
     atomic_write.write_text(os.path.join(records_dir, "index.md"), index(records_dir))
     return saved
