@@ -95,7 +95,7 @@ def test_jobs_run_in_order_one_per_core_pinned_and_niced(tmp_path, scripts):
     cores = sorted(os.sched_getaffinity(0))[:2]
     if len(cores) < 2:
         pytest.skip("needs two CPUs to show one job per core")
-    plan = write_plan(tmp_path, [("first", 1.0, 0), ("second", 1.0, 0), ("third", 0, 0)])
+    plan = write_plan(tmp_path, [("first", 3.0, 0), ("second", 3.0, 0), ("third", 0, 0)])
     lines = []
     run = make_campaign(tmp_path, scripts, plan, cores, lines=lines)
     assert run.run() == 0
@@ -187,9 +187,7 @@ def test_a_killed_campaigns_job_is_adopted_then_started_again(tmp_path, scripts)
     first.communicate(timeout=30)
     assert os.path.exists(f"/proc/{pid}")  # its own session: the job outlives the campaign
     second = start_campaign(tmp_path, plan)
-    wait_for(lambda: os.path.exists(tmp_path / "state" / "campaign.pid")
-             and (tmp_path / "state" / "campaign.pid").read_text().strip() == str(second.pid))
-    time.sleep(1)
+    wait_for(lambda: "adopted" in job_state(tmp_path, "orphan"))
     (tmp_path / "out" / "release").write_text("")
     output, _ = second.communicate(timeout=60)
     assert second.returncode == 0, output

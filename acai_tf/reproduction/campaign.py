@@ -211,6 +211,7 @@ class Campaign:
             if (isinstance(pid, int) and core in self.cores and core not in self.running
                     and _alive(pid, job.argv[0])):
                 self.running[core] = (job.name, pid)
+                entry["adopted"] = now()
                 self.log(f"{job.name}: still running as process {pid} on core {core}; adopted")
             else:
                 entry["status"] = "stopped"
