@@ -86,7 +86,8 @@ def test_records_are_copied_under_names_without_the_runs_folders(tmp_path):
                                          "images_per_second": 320.0, "checkpoint_step": None,
                                          "not_due": None}
     index = (records / "index.md").read_text()
-    assert "| lines_acai_seed0 | acai | 32 | 16384 | 2 | float32 |" in index
+    # 16 kimg at 160 images/s, then 16 at 320: 0.0427 h; the rate the median of the two.
+    assert "| lines_acai_seed0 | acai | 32 | 16384 | 2 | 0.0 | 320 | ? | float32 |" in index
     assert "| mnist_vae_latent2_seed1 | vae | 32 |" in index
     assert "| 2026-12-04T03:02:33+0000 | abc123 | - |" in index  # no checkpoint saved
 
@@ -251,6 +252,22 @@ def test_a_checkpoint_is_due_only_with_4096_kimg_gained_and_more_than_4_hours_le
     assert late["checkpoint_step"] is None and late["not_due"].startswith(
         "1.2 h left at 2000 images/s")
     assert long_runs.read_manifest(str(records / "mnist_acai_latent16_seed0"))["kimg"] == 4096
+
+
+def test_training_hours_add_each_reports_kimg_at_its_rate_and_machines_merge_repeats():
+    reports = [{"kimg": 64.0, "monitors/images_per_second": 128.0},
+               {"kimg": 128.0},  # no rate: adds nothing
+               {"kimg": 192.0, "monitors/images_per_second": 256.0}]
+    hours, rate = long_runs.training_hours(reports)
+    assert hours == pytest.approx((64 * 1024 / 128 + 64 * 1024 / 256) / 3600)
+    assert rate == 256.0  # the upper median of [128, 256]
+    assert long_runs.training_hours([]) == (0.0, None)
+    starts = [{"cpu": "AMD EPYC", "cpu_flags": ["avx2"], "onednn": True},
+              {"cpu": "AMD EPYC", "cpu_flags": ["avx2"], "onednn": True},
+              {"cpu": "Intel Xeon", "cpu_flags": ["avx512f", "amx"], "onednn": False},
+              {"from_step": 0}]
+    assert long_runs.machines(starts) == (
+        "AMD EPYC avx2 (on), Intel Xeon avx512f amx (off)")
 
 
 def test_a_restore_refuses_missing_damaged_or_overwriting_and_writes_nothing(tmp_path):

@@ -215,6 +215,36 @@ def save_all(runs_dir: str, records_dir: str, *, restarted: Sequence[str] = (),
     return saved
 
 
+def training_hours(reports: Sequence[dict[str, Any]]) -> tuple[float, float | None]:
+    """(hours spent training, median images/s of the last 20 reports) from a run's reports.
+
+    Each report's images/s covers the kimg since the one before, so the hours are the sum of
+    kimg gained x 1024 / images/s: the time the train steps took, without the evaluations and
+    without the pauses between working periods. Reports without a rate add nothing.
+    """
+    hours, previous, rates = 0.0, 0.0, []
+    for report in reports:
+        rate = report.get("monitors/images_per_second")
+        if rate:
+            hours += max(0.0, report["kimg"] - previous) * 1024 / rate / 3600
+            rates.append(rate)
+        previous = report["kimg"]
+    last = sorted(rates[-20:])
+    return hours, (last[len(last) // 2] if last else None)
+
+
+def machines(starts: Sequence[dict[str, Any]]) -> str:
+    """The CPU class of each start in order, repeats merged: "AMD EPYC avx2 (on)"."""
+    classes = []
+    for start in starts:
+        if "cpu" not in start:
+            continue
+        flags = " ".join(start.get("cpu_flags") or []) or "no AVX-512"
+        onednn = {True: "on", False: "off"}.get(start.get("onednn"), "?")
+        classes.append(f"{start['cpu']} {flags} ({onednn})")
+    return ", ".join(dict.fromkeys(classes)) or "?"
+
+
 def index(records_dir: str) -> str:
     """RECORDS_DIR/index.md: one row per saved run (lost ones included)."""
     rows = ["# Long runs: saved records", "",
@@ -236,10 +266,14 @@ def index(records_dir: str) -> str:
         kimg = reports[-1]["kimg"] if reports else 0.0
         manifest = read_manifest(folder)
         checkpoint = f"{manifest['kimg']:g}" if manifest else "-"
+        hours, rate = training_hours(reports)
         cells.append([name, config.get("model", {}).get("name", "?"), f"{kimg:g}",
-                      f"{train.get('train_kimg', '?'):g}", len(reports),
+                      f"{train.get('train_kimg', '?'):g}", len(reports), f"{hours:.1f}",
+                      f"{rate:.0f}" if rate else "-", machines(starts),
                       train.get("precision", "?"), starts[0].get("started", "?"),
                       ", ".join(commits), checkpoint])
-    rows += text_tables.markdown(["record", "model", "kimg", "budget (kimg)", "reports",
-                                  "precision", "started", "commits", "checkpoint (kimg)"], cells)
+    rows += text_tables.markdown(
+        ["record", "model", "kimg", "budget (kimg)", "reports", "training hours",
+         "images/s (last 20)", "CPU (oneDNN)", "precision", "started", "commits",
+         "checkpoint (kimg)"], cells)
     return "\n".join(rows) + "\n"
