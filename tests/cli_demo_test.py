@@ -52,12 +52,18 @@ def test_demo_trains_scores_exports_and_says_where_things_are(tmp_path):
 
 
 def test_the_time_estimate_depends_on_the_cpu_class_and_onednn():
-    # Measured demo rates, evaluations included: 506-589 img/s with AVX-512 and oneDNN on,
-    # 99-130 img/s on the AVX2-only EPYC; every (class, oneDNN) pair has its own.
+    # Measured demo rates, evaluations included: 506-589 img/s with AVX-512 and oneDNN on;
+    # without AVX-512, 99-130 img/s on a first Zen and 199-245 (oneDNN on) on a Zen 3-class
+    # EPYC, whose whole demo took 13 min; every (class, oneDNN) pair has its own.
     assert set(demo.MEASURED_RATE) == {(True, True), (True, False), (False, True), (False, False)}
-    fast, slow = demo.estimated_minutes(160, True, True), demo.estimated_minutes(160, False, False)
-    assert 4 < fast < 8 and 25 < slow < 35
-    assert demo.estimated_minutes(0, False, False) == demo.EXTRA_MINUTES
+    fast = demo.estimated_minutes(160, True, True)
+    assert fast[0] == fast[1] and 4 < fast[0] < 8
+    assert demo.describe_minutes(fast) == f"about {round(fast[0])} min"
+    zen3, first_zen = demo.estimated_minutes(160, False, True)
+    assert 11 < zen3 < 15 and 20 < first_zen < 26
+    assert demo.describe_minutes((zen3, first_zen)) == f"{round(zen3)} to {round(first_zen)} min"
+    assert 25 < demo.estimated_minutes(160, False, False)[1] < 35
+    assert demo.estimated_minutes(0, False, False) == (demo.EXTRA_MINUTES, demo.EXTRA_MINUTES)
 
 
 def test_scores_table_rows_and_the_committed_columns():
