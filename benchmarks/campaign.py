@@ -15,10 +15,13 @@ clone of the repository that nothing else edits, with the data folder in the env
     cd ~/acai_runs/code/<commit> && ACAI_TFDS_DIR=... setsid python benchmarks/campaign.py \
         >> ~/acai_runs/campaign.log 2>&1 < /dev/null &
 
-Stop it with SIGTERM (or Ctrl-C): its jobs stop too and resume at its next start. When it is
-killed outright, its jobs go on and the next campaign adopts them. Pause the jobs while timing
-anything: `pkill -STOP -f benchmarks/reproduce_` and `pkill -CONT -f benchmarks/reproduce_`.
-Save the runs' records with benchmarks/long_runs.py at the end of every working period.
+On a new machine (no ~/acai_runs), the same command takes the runs that the saved records
+(--records_dir) show finished as done, and restores the workdir of every run whose record holds
+a saved checkpoint before resuming it. Stop it with SIGTERM (or Ctrl-C): its jobs stop too and
+resume at its next start. When it is killed outright, its jobs go on and the next campaign
+adopts them. Pause the jobs while timing anything: `pkill -STOP -f benchmarks/reproduce_` and
+`pkill -CONT -f benchmarks/reproduce_`. Save the runs' records with benchmarks/long_runs.py
+(--due_checkpoints) at the end of every working period.
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ def define_flags() -> None:
                       "Steps of the kept checkpoints (at batch 64: 1,024 and 4,096 kimg).")
     flags.DEFINE_integer("milestone_n_init", 20, "K-means restarts for a kept checkpoint.",
                          lower_bound=1)
+    flags.DEFINE_string("records_dir", os.path.join(_ROOT, "results", "runs"),
+                        "The saved records: finished runs there are done, saved checkpoints "
+                        "restore lost workdirs.")
     flags.DEFINE_bool("status", False, "Print each job's status and exit.")
 
 
@@ -73,6 +79,7 @@ def main(argv: list[str]) -> None:
             nice=fv.nice, milestone_globs=[pattern.replace("{runs}", root)
                                            for pattern in fv.milestone_workdirs],
             milestone_steps=steps, milestone_n_init=fv.milestone_n_init,
+            records_dir=fv.records_dir or None, runs_dir=root,
             log=lambda line: print(f"{campaign.now()} {line}", flush=True))
         if fv.status:
             print("\n".join(text_tables.markdown(["job", "status", "core", "started", "ended"],

@@ -59,7 +59,7 @@ def write_plan(tmp_path, jobs):
     return str(path)
 
 
-def records(tmp_path, name):
+def job_records(tmp_path, name):
     path = tmp_path / "out" / f"{name}.json"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
@@ -99,7 +99,8 @@ def test_jobs_run_in_order_one_per_core_pinned_and_niced(tmp_path, scripts):
     lines = []
     run = make_campaign(tmp_path, scripts, plan, cores, lines=lines)
     assert run.run() == 0
-    first, second, third = (records(tmp_path, name)[0] for name in ("first", "second", "third"))
+    first, second, third = (job_records(tmp_path, name)[0]
+                            for name in ("first", "second", "third"))
     # One job per core: the first two ran at the same time on different cores, the third
     # waited for a free core.
     assert {tuple(first["affinity"]), tuple(second["affinity"])} == {(cores[0],), (cores[1],)}
@@ -114,7 +115,7 @@ def test_jobs_run_in_order_one_per_core_pinned_and_niced(tmp_path, scripts):
     assert lines[-1] == "campaign: 3 of 3 jobs done"
     # Done jobs never run again.
     assert make_campaign(tmp_path, scripts, plan, cores).run() == 0
-    assert len(records(tmp_path, "first")) == 1
+    assert len(job_records(tmp_path, "first")) == 1
 
 
 def test_a_failed_job_does_not_stop_the_others_and_is_retried_next_time(tmp_path, scripts):
@@ -124,9 +125,9 @@ def test_a_failed_job_does_not_stop_the_others_and_is_retried_next_time(tmp_path
     state = json.loads((tmp_path / "state" / "state.json").read_text())
     assert (state["fails"]["status"], state["fails"]["exit_status"]) == ("failed", 3)
     assert state["after"]["status"] == "done"
-    assert len(records(tmp_path, "fails")) == 1  # not retried within the same campaign
+    assert len(job_records(tmp_path, "fails")) == 1  # not retried within the same campaign
     assert make_campaign(tmp_path, scripts, plan, core).run() == 1
-    assert len(records(tmp_path, "fails")) == 2 and len(records(tmp_path, "after")) == 1
+    assert len(job_records(tmp_path, "fails")) == 2 and len(job_records(tmp_path, "after")) == 1
 
 
 def start_campaign(tmp_path, plan):
@@ -175,7 +176,7 @@ def test_sigterm_stops_the_jobs_which_resume_at_the_next_start(tmp_path, scripts
     assert again.returncode == 0, output
     assert job_state(tmp_path, "long")["status"] == "done"
     # The stopped process died by the signal (no record); a new one ran the job to its end.
-    assert [record["pid"] != pid for record in records(tmp_path, "long")] == [True]
+    assert [record["pid"] != pid for record in job_records(tmp_path, "long")] == [True]
 
 
 def test_a_killed_campaigns_job_is_adopted_then_started_again(tmp_path, scripts):
@@ -194,8 +195,8 @@ def test_a_killed_campaigns_job_is_adopted_then_started_again(tmp_path, scripts)
     assert f"orphan: still running as process {pid} on core" in output
     assert "orphan: adopted process ended" in output
     # The adopted process ended (its exit status unknown), so the job ran again to be sure.
-    assert [record["pid"] for record in records(tmp_path, "orphan")][0] == pid
-    assert len(records(tmp_path, "orphan")) == 2
+    assert [record["pid"] for record in job_records(tmp_path, "orphan")][0] == pid
+    assert len(job_records(tmp_path, "orphan")) == 2
     assert job_state(tmp_path, "orphan")["status"] == "done"
 
 
@@ -277,3 +278,84 @@ def test_bad_flags_give_one_line_errors(tmp_path):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_the_paper_budget_plan_names_every_job_after_its_runs_record():
+    benchmarks = os.path.join(ROOT, "benchmarks")
+    jobs = campaign.read_plan(os.path.join(benchmarks, "paper_budget.plan"), benchmarks,
+                              runs_dir="/R")
+    assert len({job.name for job in jobs}) == len(jobs) == 22
+    for job in jobs:
+        flags = dict(arg[2:].split("=", 1) for arg in job.argv[1:])
+        model, seed = flags["models"], flags["seeds"]
+        if job.argv[0].endswith("reproduce_mnist.py"):
+            expected = f"mnist_{model}_latent{flags['latents']}_seed{seed}"
+        else:
+            assert job.argv[0].endswith("reproduce_lines.py")
+            expected = f"lines_{model}_seed{seed}"
+        assert job.record == expected
+        # A first stage stops at its kimg; every other job trains to the paper's 16,384.
+        assert float(flags.get("train_kimg", campaign.PAPER_KIMG)) == job.target_kimg
+        assert flags["results_dir"].startswith("/R/")
+    # Every run the plan takes to 16,384 kimg once, MNIST 256-d ACAI and baseline first.
+    assert [job.record for job in jobs[:2]] == ["mnist_acai_latent16_seed0",
+                                               "mnist_baseline_latent16_seed0"]
+
+
+RESTORE = """
+import os, sys
+flags = dict(arg[2:].split("=", 1) for arg in sys.argv[1:])
+with open(os.path.join(flags["runs_dir"], "..", "out", "restore.args"), "a") as f:
+    f.write(" ".join(sys.argv[1:]) + "\\n")
+if flags["restore"] == "broken_seed0":
+    sys.exit(1)
+os.makedirs(os.path.join(flags["runs_dir"], "lines", "runs", "restored", "seed0"))
+"""
+
+
+def fake_record(records, name, *, kimg, evaluated, manifest_workdir=None):
+    folder = records / name
+    folder.mkdir(parents=True)
+    (folder / "metrics.jsonl").write_text(json.dumps({"step": int(kimg * 16), "kimg": kimg})
+                                          + "\n")
+    if evaluated:
+        (folder / "eval").mkdir()
+        (folder / "eval" / "results.json").write_text("{}")
+    if manifest_workdir:
+        (folder / "resume").mkdir()
+        (folder / "resume" / "resume.json").write_text(json.dumps(
+            {"workdir": manifest_workdir, "checkpoint": "ckpt-1", "step": 1, "kimg": 1.0,
+             "files": {}}))
+
+
+def test_saved_records_mark_finished_jobs_done_and_restore_lost_workdirs(tmp_path, scripts):
+    (scripts / "long_runs.py").write_text(RESTORE)
+    records = tmp_path / "records"
+    fake_record(records, "finished_seed0", kimg=16384.0, evaluated=True)
+    fake_record(records, "stage_seed0", kimg=2048.0, evaluated=True)
+    fake_record(records, "unevaluated_seed0", kimg=16384.0, evaluated=False)
+    fake_record(records, "restored_seed0", kimg=512.0, evaluated=False,
+                manifest_workdir="lines/runs/restored/seed0")
+    fake_record(records, "broken_seed0", kimg=512.0, evaluated=False,
+                manifest_workdir="lines/runs/broken/seed0")
+    names = ["finished_seed0", "stage_seed0@2048", "stage_seed0", "unevaluated_seed0",
+             "restored_seed0", "broken_seed0"]
+    plan = write_plan(tmp_path, [(name, 0, 0) for name in names])
+    lines = []
+    run = make_campaign(tmp_path, scripts, plan, sorted(os.sched_getaffinity(0))[:1],
+                        records_dir=str(records), runs_dir=str(tmp_path / "runs"), lines=lines)
+    assert run.run() == 1  # the broken restore
+    ran = {name for name in names if job_records(tmp_path, name)}
+    assert ran == {"stage_seed0", "unevaluated_seed0", "restored_seed0"}
+    state = json.loads((tmp_path / "state" / "state.json").read_text())
+    assert state["finished_seed0"]["source"] == state["stage_seed0@2048"]["source"] == "records"
+    assert (state["broken_seed0"]["status"], state["broken_seed0"]["source"]) == (
+        "failed", "restore")
+    assert (tmp_path / "runs" / "lines" / "runs" / "restored" / "seed0").is_dir()
+    restores = (tmp_path / "out" / "restore.args").read_text().splitlines()
+    assert [line.split()[0] for line in restores] == ["--restore=restored_seed0",
+                                                      "--restore=broken_seed0"]
+    # The workdir is back: a second campaign restores nothing more.
+    assert make_campaign(tmp_path, scripts, plan, sorted(os.sched_getaffinity(0))[:1],
+                         records_dir=str(records), runs_dir=str(tmp_path / "runs")).run() == 1
+    assert len((tmp_path / "out" / "restore.args").read_text().splitlines()) == 3

@@ -3,8 +3,8 @@
 A plan is a text file, one job per line, in the order the jobs should start:
 
     # comments and blank lines are ignored
-    mnist_acai_latent16  reproduce_mnist.py --models=acai --latents=16 --seeds=0 \\
-                             --results_dir={runs}/mnist/results/acai_latent16
+    mnist_acai_latent16_seed0  reproduce_mnist.py --models=acai --latents=16 --seeds=0 \\
+                               --results_dir={runs}/mnist/results/acai_latent16
 
 a unique name, then a script of the scripts folder (benchmarks/) and its flags; a trailing
 backslash continues a line, and `{runs}` stands for the long runs' root. `Campaign.run`
@@ -18,6 +18,12 @@ interrupted by the end of a working period simply starts again next time.
 While the runs train, the campaign also keeps the checkpoints the tables need at fixed steps
 (`milestones.keep`) and evaluates each kept one in a process of its own, one at a time, beside
 the runs.
+
+A job's name is its run's record name (`mnist_acai_latent16_seed0`: benchmarks/long_runs.py),
+with `@<kimg>` for a first stage that takes the run only that far. A new machine starts without
+the runs' folder: the campaign then takes a job whose saved record has reached its kimg and
+holds its final evaluation as done, and rebuilds the workdir of one whose record holds a saved
+checkpoint (`long_runs.py --restore`) before starting it; any other starts from step 0.
 
 Everything the campaign knows is in STATE_DIR (default ~/acai_runs/campaign): state.json (per
 job: done, failed or running, with its core, process id, times and exit status; written
@@ -43,7 +49,7 @@ from typing import Any, Callable, Sequence
 
 from acai_tf.errors import UserError
 from acai_tf.outputs import atomic_write
-from acai_tf.reproduction import milestones
+from acai_tf.reproduction import long_runs, milestones
 
 DONE, FAILED, RUNNING = "done", "failed", "running"
 # The prefix of a kept checkpoint's evaluation in state.json and in the logs folder.
@@ -54,11 +60,29 @@ class PlanError(UserError, ValueError):
     """A plan file that cannot be run as written."""
 
 
+PAPER_KIMG = 16384.0  # a job's target unless its name says otherwise
+
+
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """One line of a plan: `argv` follows the Python executable (a script path and its flags)."""
+    """One line of a plan: `argv` follows the Python executable (a script path and its flags).
+
+    The name is the run's record name (benchmarks/long_runs.py: `mnist_acai_latent16_seed0`),
+    with `@<kimg>` when the job takes the run only that far (a first stage).
+    """
     name: str
     argv: tuple[str, ...]
+
+    @property
+    def record(self) -> str:
+        """The run's record folder name."""
+        return self.name.partition("@")[0]
+
+    @property
+    def target_kimg(self) -> float:
+        """How far the job trains its run: the kimg after `@`, else the paper's 16,384."""
+        stage = self.name.partition("@")[2]
+        return float(stage) if stage else PAPER_KIMG
 
 
 def read_plan(path: str, scripts_dir: str, *, runs_dir: str) -> list[Job]:
@@ -88,6 +112,9 @@ def read_plan(path: str, scripts_dir: str, *, runs_dir: str) -> list[Job]:
         name, script = words[0], words[1]
         if any(job.name == name for job in jobs):
             raise PlanError(f"{where}: job name {name!r} appears twice")
+        record, _, stage = name.partition("@")
+        if not record or (stage and not stage.isdigit()):
+            raise PlanError(f"{where}: a job name is <record>[@<kimg>], got {name!r}")
         if not os.path.isfile(os.path.join(scripts_dir, script)):
             raise PlanError(f"{where}: no script {script} in {scripts_dir}")
         jobs.append(Job(name, (os.path.join(scripts_dir, script),
@@ -151,6 +178,11 @@ class Campaign:
         milestone_globs: workdir patterns whose checkpoints at `milestone_steps` are kept and
             evaluated (K-means with `milestone_n_init` restarts).
         poll_s: seconds between looks at the jobs; milestone_poll_s: at the checkpoints.
+        records_dir: the saved records (results/runs of the repository): a job whose record
+            has reached its target kimg and holds its final evaluation is done whatever
+            state.json says (a new machine has none); a job whose workdir is gone and whose
+            record holds a saved checkpoint has its workdir restored from it first (with
+            `runs_dir`, the long runs' root). None: state.json alone.
         log: receives one line per event.
     """
 
@@ -158,6 +190,7 @@ class Campaign:
                  python: str, cwd: str, nice: int = 10, milestone_globs: Sequence[str] = (),
                  milestone_steps: Sequence[int] = milestones.DEFAULT_STEPS,
                  milestone_n_init: int = 20, poll_s: float = 5.0, milestone_poll_s: float = 60.0,
+                 records_dir: str | None = None, runs_dir: str | None = None,
                  log: Callable[[str], None] = print) -> None:
         if not cores:
             raise UserError("a campaign needs at least one core")
@@ -166,6 +199,7 @@ class Campaign:
         self.milestone_globs, self.milestone_steps = list(milestone_globs), list(milestone_steps)
         self.milestone_n_init = milestone_n_init
         self.poll_s, self.milestone_poll_s = poll_s, milestone_poll_s
+        self.records_dir, self.runs_dir = records_dir, runs_dir
         self.state_dir = state_dir
         self.state_path = os.path.join(state_dir, "state.json")
         self.state: dict[str, dict[str, Any]] = self._load_state()
@@ -222,8 +256,33 @@ class Campaign:
         for job in self.jobs:
             if (self.state.get(job.name, {}).get("status") != DONE and job.name not in busy
                     and job.name not in self.tried):
+                if self._finished_in_records(job):
+                    self.state[job.name] = {"status": DONE, "ended": now(),
+                                            "source": "records"}
+                    self._save_state()
+                    self.log(f"{job.name}: done (its record has {job.target_kimg:g} kimg and "
+                             "its final evaluation)")
+                    continue
                 return job
         return None
+
+    def _finished_in_records(self, job: Job) -> bool:
+        if self.records_dir is None:
+            return False
+        folder = os.path.join(self.records_dir, job.record)
+        return (os.path.isfile(os.path.join(folder, "eval", "results.json"))
+                and long_runs.last_kimg(folder) >= job.target_kimg)
+
+    def _restore_command(self, job: Job) -> list[str] | None:
+        """long_runs.py --restore for a job whose saved checkpoint's workdir is gone."""
+        if self.records_dir is None or self.runs_dir is None:
+            return None
+        manifest = long_runs.read_manifest(os.path.join(self.records_dir, job.record))
+        if manifest is None or os.path.exists(os.path.join(self.runs_dir, manifest["workdir"])):
+            return None
+        script = os.path.join(os.path.dirname(os.path.abspath(job.argv[0])), "long_runs.py")
+        return [script, f"--restore={job.record}", f"--records_dir={self.records_dir}",
+                f"--runs_dir={self.runs_dir}"]
 
     def _reap(self) -> None:
         for core, (name, process) in list(self.running.items()):
@@ -261,6 +320,18 @@ class Campaign:
             job = self._next_job()
             if job is None:
                 return
+            restore = self._restore_command(job)
+            if restore is not None:
+                self.log(f"{job.name}: workdir gone; restoring it from its saved checkpoint")
+                status = self._start(restore, job.name, core).wait()
+                if status != 0:
+                    self.tried.add(job.name)
+                    self.state[job.name] = {"status": FAILED, "ended": now(),
+                                            "exit_status": status, "source": "restore"}
+                    self._save_state()
+                    self.log(f"{job.name}: failed to restore (exit status {status}); log "
+                             f"{self._log_path(job.name)}")
+                    continue
             process = self._start(job.argv, job.name, core)
             self.running[core] = (job.name, process)
             self.tried.add(job.name)
