@@ -82,8 +82,8 @@ def main(argv: list[str]) -> None:
             records_dir=fv.records_dir or None, runs_dir=root,
             log=lambda line: print(f"{campaign.now()} {line}", flush=True))
         if fv.status:
-            print("\n".join(text_tables.markdown(["job", "status", "core", "started", "ended"],
-                                                 campaign.status_table(jobs, run.state))))
+            print("\n".join(text_tables.markdown(list(campaign.STATUS_HEADER),
+                                                 campaign.status_table(jobs, run.state, root))))
             return
         sys.exit(run.run())
 

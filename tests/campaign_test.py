@@ -359,3 +359,19 @@ def test_saved_records_mark_finished_jobs_done_and_restore_lost_workdirs(tmp_pat
     assert make_campaign(tmp_path, scripts, plan, sorted(os.sched_getaffinity(0))[:1],
                          records_dir=str(records), runs_dir=str(tmp_path / "runs")).run() == 1
     assert len((tmp_path / "out" / "restore.args").read_text().splitlines()) == 3
+
+
+def test_status_gives_each_jobs_state_and_its_runs_kimg(tmp_path, scripts):
+    plan = write_plan(tmp_path, [("lines_vae_seed0@2048", 0, 0), ("lines_vae_seed0", 0, 0),
+                                 ("lines_aae_seed0", 0, 0)])
+    jobs = campaign.read_plan(plan, str(scripts), runs_dir=str(tmp_path / "runs"))
+    workdir = tmp_path / "runs" / "lines" / "runs" / "vae" / "seed0"
+    (workdir / "ckpt").mkdir(parents=True)
+    (workdir / "config.json").write_text("{}")
+    (workdir / "metrics.jsonl").write_text('{"step": 32768, "kimg": 2048.0}\n')
+    state = {"lines_vae_seed0@2048": {"status": "done", "core": 1, "started": "s",
+                                      "ended": "e"}}
+    assert campaign.status_table(jobs, state, str(tmp_path / "runs")) == [
+        ["lines_vae_seed0@2048", "done", "2048", "2048", "1", "s", "e"],
+        ["lines_vae_seed0", "pending", "2048", "16384", "-", "-", "-"],
+        ["lines_aae_seed0", "pending", "-", "16384", "-", "-", "-"]]

@@ -450,11 +450,22 @@ class Campaign:
         return 0 if all(status == DONE for status in statuses) else 1
 
 
-def status_table(jobs: Sequence[Job], state: dict[str, dict[str, Any]]) -> list[list[str]]:
-    """Rows [job, status, core, started, ended] for every job of the plan, in order."""
+STATUS_HEADER = ("job", "status", "kimg", "target (kimg)", "core", "started", "ended")
+
+
+def status_table(jobs: Sequence[Job], state: dict[str, dict[str, Any]],
+                 runs_dir: str) -> list[list[str]]:
+    """Rows of STATUS_HEADER for every job of the plan, in order: its state and how far its run
+    has trained (the last report of its workdir below `runs_dir`; "-" without a workdir)."""
+    workdirs = {long_runs.record_name(runs_dir, workdir): workdir
+                for workdir in (long_runs.find_workdirs(runs_dir)
+                                if os.path.isdir(runs_dir) else [])}
     rows = []
     for job in jobs:
         entry = state.get(job.name, {})
-        rows.append([job.name, entry.get("status", "pending"), str(entry.get("core", "-")),
+        workdir = workdirs.get(job.record)
+        rows.append([job.name, entry.get("status", "pending"),
+                     f"{long_runs.last_kimg(workdir):g}" if workdir else "-",
+                     f"{job.target_kimg:g}", str(entry.get("core", "-")),
                      entry.get("started", "-"), entry.get("ended", "-")])
     return rows
