@@ -375,3 +375,23 @@ def test_status_gives_each_jobs_state_and_its_runs_kimg(tmp_path, scripts):
         ["lines_vae_seed0@2048", "done", "2048", "2048", "1", "s", "e"],
         ["lines_vae_seed0", "pending", "2048", "16384", "-", "-", "-"],
         ["lines_aae_seed0", "pending", "-", "16384", "-", "-", "-"]]
+
+
+def test_a_job_is_recognised_in_a_process_started_from_another_clone(tmp_path, scripts):
+    other_clone = tmp_path / "other_clone"
+    other_clone.mkdir()
+    (other_clone / "job.py").write_text(JOB)
+    out = str(tmp_path / "out")
+    process = subprocess.Popen([sys.executable, str(other_clone / "job.py"), "x", out, "60", "0"])
+    try:
+        wait_for(lambda: b"job.py" in open(f"/proc/{process.pid}/cmdline", "rb").read())
+        same = campaign.Job("x", (str(scripts / "job.py"), "x", out, "60", "0"))
+        other_flags = campaign.Job("x", (str(scripts / "job.py"), "x", out, "61", "0"))
+        other_script = campaign.Job("x", (str(scripts / "other.py"), "x", out, "60", "0"))
+        assert campaign._runs_job(process.pid, same)  # pylint: disable=protected-access
+        assert not campaign._runs_job(process.pid, other_flags)  # pylint: disable=protected-access
+        assert not campaign._runs_job(process.pid, other_script)  # pylint: disable=protected-access
+    finally:
+        process.kill()
+        process.wait()
+    assert not campaign._runs_job(process.pid, same)  # pylint: disable=protected-access

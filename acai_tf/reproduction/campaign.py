@@ -157,13 +157,28 @@ def _pinned(core: int, nice: int) -> Callable[[], None]:
     return setup
 
 
-def _alive(pid: int, script: str) -> bool:
-    """Whether process `pid` exists and runs `script` (a reused pid runs something else)."""
+def _command_line(pid: int) -> list[str] | None:
+    """Process `pid`'s arguments, or None when there is no such process."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return script.encode() in f.read()
+            return f.read().decode(errors="replace").split("\0")[:-1]
     except OSError:
-        return False
+        return None
+
+
+def _alive(pid: int, needle: str) -> bool:
+    """Whether process `pid` exists and an argument of it contains `needle` (a reused pid runs
+    something else)."""
+    return any(needle in argument for argument in _command_line(pid) or [])
+
+
+def _runs_job(pid: int, job: Job) -> bool:
+    """Whether process `pid` runs `job`: its script, from whichever clone of the repository (a
+    later campaign may start from a newer one), followed by exactly the job's flags."""
+    arguments = _command_line(pid) or []
+    script = os.path.basename(job.argv[0])
+    return any(os.path.basename(argument) == script and arguments[i + 1:] == list(job.argv[1:])
+               for i, argument in enumerate(arguments))
 
 
 class Campaign:
@@ -243,7 +258,7 @@ class Campaign:
                 continue
             pid, core = entry.get("pid"), entry.get("core")
             if (isinstance(pid, int) and core in self.cores and core not in self.running
-                    and _alive(pid, job.argv[0])):
+                    and _runs_job(pid, job)):
                 self.running[core] = (job.name, pid)
                 entry["adopted"] = now()
                 self.log(f"{job.name}: still running as process {pid} on core {core}; adopted")
@@ -287,7 +302,7 @@ class Campaign:
     def _reap(self) -> None:
         for core, (name, process) in list(self.running.items()):
             if isinstance(process, int):  # adopted: no exit status to read
-                if _alive(process, self._job(name).argv[0]):
+                if _runs_job(process, self._job(name)):
                     continue
                 status = None
             else:
