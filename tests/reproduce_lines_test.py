@@ -21,6 +21,7 @@ from acai_tf.evaluation import results as results_lib
 from acai_tf.evaluation.checkpoint_eval import EvalOptions
 from acai_tf.evaluation.training_eval import EvalSettings
 from acai_tf.outputs.workdir import WorkdirError
+from acai_tf.reproduction import run_records, table_outputs
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
 import reproduce_lines  # noqa: E402  pylint: disable=wrong-import-position
@@ -60,7 +61,7 @@ def test_markdown_has_the_paper_layout_and_the_budget(reproduction):
     with open(paths["markdown"], encoding="utf-8") as f:
         text = f.read()
     for fact in ("train_kimg = 0.25", "report_kimg = 0.125", "2 per run", "last_n = 2",
-                 "Seeds: 0, 1",
+                 "Seeds: 0, 1", "Precision: float32.",
                  "Hardware: ", "TensorFlow ", "cores", "Command: `python reproduce`",
                  f"Trained by commit(s): {machine.source_commit() or 'unknown'}."):
         assert fact in text
@@ -150,6 +151,31 @@ def test_json_is_strict_and_names_every_run(reproduction):
     # Which commit trained each stage (one start per run here).
     assert all([stage["commit"] for stage in run["training_stages"]] == [machine.source_commit()]
                for run in data["runs"])
+
+
+def test_precision_override_trains_and_labels_the_runs(tmp_path):
+    out_dir = str(tmp_path / "bf16")
+    paths = reproduce_lines.reproduce(out_dir, models=["baseline"], seeds=[0], last_n=2,
+                                      overrides={**TINY, "precision": "mixed_bfloat16"},
+                                      **SMALL)
+    config = workdir_lib.load_config(os.path.join(out_dir, "runs", "baseline", "seed0"))
+    assert config.train.precision == "mixed_bfloat16"
+    with open(paths["markdown"], encoding="utf-8") as f:
+        assert "- Precision: mixed_bfloat16.\n" in f.read()
+
+
+def test_precision_line_names_each_runs_precision_when_they_differ():
+    def run(model, seed, precision):
+        config = {"train": {"seed": seed, "precision": precision}}
+        return run_records.Run(workdir="", config=config, key=("lines32", model, 64),
+                               results=None, training={})
+
+    same = [run("acai", 0, "float32"), run("acai", 1, "float32")]
+    assert table_outputs.precisions(same) == "float32"
+    mixed = [run("baseline", 0, "float32"), run("acai", 0, "mixed_bfloat16"),
+             run("acai", 1, "mixed_bfloat16")]
+    assert table_outputs.precisions(mixed) == (
+        "float32 (Baseline seed 0), mixed_bfloat16 (ACAI seed 0, ACAI seed 1)")
 
 
 def test_bad_requests_fail_before_any_training(tmp_path, reproduction):

@@ -15,7 +15,7 @@ from absl import flags
 from absl import logging
 
 from acai_tf.cli import flag_defs, runner
-from acai_tf.config import ConfigError, ExperimentConfig
+from acai_tf.config import PRECISIONS, ConfigError, ExperimentConfig
 from acai_tf.reproduction import long_runs, paper_runs
 from acai_tf.reproduction.run_loop import MODELS, OVERRIDES
 
@@ -53,6 +53,8 @@ def define_flags(seeds: Sequence[str], runs_name: str) -> None:
     flags.DEFINE_float("report_kimg", None, "Evaluation period (default: the paper's, 64).")
     flags.DEFINE_integer("depth", None, "Override the paper's depth (smoke tests).")
     flags.DEFINE_integer("latent", None, "Override the paper's latent channels (smoke tests).")
+    flags.DEFINE_enum("precision", None, list(PRECISIONS), "Override the paper's float32 (e.g. "
+                      "mixed_bfloat16 on a CPU with native bf16); every table header says it.")
 
 
 def main(argv: list[str], reproduce: Callable[..., dict[str, str]], **kwargs: Any) -> None:

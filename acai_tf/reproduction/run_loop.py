@@ -28,7 +28,7 @@ from acai_tf.training import tensorboard_hparams, train_lib
 
 MODELS = ("baseline", "dropout", "denoising", "vae", "aae", "vqvae", "acai")  # paper order
 # The command-line flags that override the paper's values (None: keep the paper's).
-OVERRIDES = ("train_kimg", "report_kimg", "depth", "latent")
+OVERRIDES = ("train_kimg", "report_kimg", "depth", "latent", "precision")
 RunSpec = tuple[str, ExperimentConfig]  # (workdir, config)
 
 

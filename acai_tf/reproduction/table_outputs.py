@@ -49,6 +49,7 @@ def header(title: str, evaluation: str, flagfiles: str, runs: Sequence[run_recor
         f"- Seeds: {', '.join(map(str, seeds))}; mean ± std over seeds (np.std, ddof 0).",
         f"- Networks ({flagfiles}): " + "; ".join(
             f"{key}: {', '.join(names)}" for key, names in networks.items()) + ".",
+        f"- Precision: {precisions(runs)}.",
         *extra,
         f"- Hardware: {machine.one_line(machine.describe())}.",
         "- Trained by commit(s): " + (", ".join(training_commits(runs)) or "unknown") + ".",
@@ -58,6 +59,20 @@ def header(title: str, evaluation: str, flagfiles: str, runs: Sequence[run_recor
     if command:
         lines.append(f"- Command: `{command}`")
     return "\n".join(lines) + "\n"
+
+
+def precisions(runs: Sequence[run_records.Run]) -> str:
+    """Which precision trained the runs: "float32" when they all share one, else each with its
+    runs, e.g. "float32 (Baseline seed 0), mixed_bfloat16 (ACAI seed 0, ACAI seed 1)"."""
+    by_precision: dict[str, list[str]] = {}
+    for run in runs:
+        precision = run.config["train"].get("precision", "float32")
+        by_precision.setdefault(precision, []).append(
+            f"{paper_tables.display_name(run.key[1])} seed {run.config['train']['seed']}")
+    if len(by_precision) == 1:
+        return next(iter(by_precision))
+    return ", ".join(f"{precision} ({', '.join(names)})"
+                     for precision, names in by_precision.items())
 
 
 def training_stages(workdir: str) -> list[dict[str, Any]]:
