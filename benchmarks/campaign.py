@@ -3,6 +3,7 @@
     python benchmarks/campaign.py                          # run benchmarks/paper_budget.plan
     python benchmarks/campaign.py --status                 # what is done, running, waiting
     python benchmarks/campaign.py --plan=my.plan --cores=0 --state_dir=/data/campaign
+    python benchmarks/campaign.py --precision=native       # bfloat16 where the CPU has it
 
 Starts the plan's first jobs not yet done, one per core (--cores, default every core this process
 may use), each pinned to its core, niced (--nice) with its scheduler autogroup, and starts the
@@ -61,6 +62,10 @@ def define_flags() -> None:
     flags.DEFINE_string("records_dir", os.path.join(_ROOT, "results", "runs"),
                         "The saved records: finished runs there are done, saved checkpoints "
                         "restore lost workdirs.")
+    flags.DEFINE_enum("precision", "float32", list(campaign.PRECISION_CHOICES),
+                      "Every job's --precision; native: mixed_bfloat16 on a CPU with bfloat16 "
+                      "instructions (AVX-512 BF16, AMX) and oneDNN on, float32 elsewhere. A run "
+                      "switches as it moves between machines, and each start records its own.")
     flags.DEFINE_bool("status", False, "Print each job's status and exit.")
 
 
@@ -70,7 +75,9 @@ def main(argv: list[str]) -> None:
     fv = flags.FLAGS
     root = runs_root()
     with runner.one_line_errors():
-        jobs = campaign.read_plan(fv.plan, _HERE, runs_dir=root)
+        precision = campaign.resolve_precision(fv.precision)
+        jobs = campaign.with_flags(campaign.read_plan(fv.plan, _HERE, runs_dir=root),
+                                   [f"--precision={precision}"])
         cores = _integers("--cores", fv.cores) if fv.cores else sorted(os.sched_getaffinity(0))
         steps = _integers("--milestone_steps", fv.milestone_steps)
         state_dir = fv.state_dir or os.path.join(root, "campaign")
@@ -85,6 +92,8 @@ def main(argv: list[str]) -> None:
             print("\n".join(text_tables.markdown(list(campaign.STATUS_HEADER),
                                                  campaign.status_table(jobs, run.state, root))))
             return
+        print(f"{campaign.now()} jobs train in {precision} (--precision={fv.precision})",
+              flush=True)
         sys.exit(run.run())
 
 

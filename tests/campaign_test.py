@@ -18,6 +18,7 @@ import pytest
 
 from acai_tf.errors import UserError
 from acai_tf.reproduction import campaign, milestones
+from acai_tf.training import machine
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SCRIPT = os.path.join(ROOT, "benchmarks", "campaign.py")
@@ -26,7 +27,7 @@ JOB = """
 import json, os, sys, time
 name, out, wait_s, status = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 record = {"affinity": sorted(os.sched_getaffinity(0)), "nice": os.nice(0), "pid": os.getpid(),
-          "sid": os.getsid(0), "start": time.time()}
+          "sid": os.getsid(0), "start": time.time(), "extra": sys.argv[5:]}
 deadline = time.time() + wait_s
 while time.time() < deadline and not os.path.exists(os.path.join(out, "release")):
     time.sleep(0.05)
@@ -276,9 +277,6 @@ def test_bad_flags_give_one_line_errors(tmp_path):
                           cwd=str(tmp_path))
 
 
-if __name__ == "__main__":
-    sys.exit(pytest.main([__file__, "-q"]))
-
 
 def test_the_paper_budget_plan_names_every_job_after_its_runs_record():
     benchmarks = os.path.join(ROOT, "benchmarks")
@@ -395,3 +393,37 @@ def test_a_job_is_recognised_in_a_process_started_from_another_clone(tmp_path, s
         process.kill()
         process.wait()
     assert not campaign._runs_job(process.pid, same)  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ({"amx_bf16", "avx512f"}, "mixed_bfloat16"), ({"avx512_bf16"}, "mixed_bfloat16"),
+    ({"avx2", "avx512f", "avx512_vnni"}, "float32")])
+def test_native_precision_is_bfloat16_only_where_the_cpu_computes_in_it(monkeypatch, flags,
+                                                                        expected):
+    monkeypatch.setattr(machine, "_cpuinfo", lambda: ("a CPU", flags))
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    assert campaign.resolve_precision("native") == expected
+    assert campaign.resolve_precision("float32") == "float32"
+    assert campaign.resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
+    # oneDNN off: TensorFlow's own kernels emulate bfloat16, slower than float32.
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    assert campaign.resolve_precision("native") == "float32"
+    with pytest.raises(UserError, match="precision must be one of native, float32"):
+        campaign.resolve_precision("float16")
+
+
+def test_every_job_gets_the_campaigns_precision(tmp_path, scripts):
+    plan = write_plan(tmp_path, [("only", 0, 0)])
+    result = subprocess.run(
+        [sys.executable, SCRIPT, f"--plan={plan}", f"--state_dir={tmp_path / 'state'}",
+         f"--cores={sorted(os.sched_getaffinity(0))[0]}", "--milestone_workdirs=",
+         "--precision=float32"],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "ACAI_RUNS_DIR": str(tmp_path / "runs")})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "jobs train in float32 (--precision=float32)" in result.stdout
+    assert job_records(tmp_path, "only")[0]["extra"] == ["--precision=float32"]
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

@@ -166,7 +166,7 @@ def test_precision_override_trains_and_labels_the_runs(tmp_path):
 
 def test_precision_line_names_each_runs_precision_when_they_differ():
     def run(model, seed, precision):
-        config = {"train": {"seed": seed, "precision": precision}}
+        config = {"train": {"seed": seed, "precision": precision, "batch": 64}}
         return run_records.Run(workdir="", config=config, key=("lines32", model, 64),
                                results=None, training={})
 
@@ -175,7 +175,7 @@ def test_precision_line_names_each_runs_precision_when_they_differ():
     mixed = [run("baseline", 0, "float32"), run("acai", 0, "mixed_bfloat16"),
              run("acai", 1, "mixed_bfloat16")]
     assert table_outputs.precisions(mixed) == (
-        "float32 (Baseline seed 0), mixed_bfloat16 (ACAI seed 0, ACAI seed 1)")
+        "Baseline seed 0: float32; ACAI seed 0: mixed_bfloat16; ACAI seed 1: mixed_bfloat16")
 
 
 def test_bad_requests_fail_before_any_training(tmp_path, reproduction):

@@ -67,5 +67,20 @@ def test_group_warnings_for_runs_that_differ_in_more_than_the_seed(tmp_path, fak
     assert run_records.group_warnings(runs[:2]) == []
 
 
+def test_precision_history_gives_each_switch_with_its_kimg():
+    train = {"precision": "float32", "batch": 64}
+    assert run_records.precision_history(train, []) == "float32"  # records before run records
+    starts = [{"precision": "float32", "from_step": 0}, {"precision": "float32", "from_step": 10}]
+    assert run_records.precision_history(train, starts) == "float32"
+    starts += [{"precision": "mixed_bfloat16", "from_step": 87040},
+               {"precision": "mixed_bfloat16", "from_step": 90000},
+               {"precision": "float32", "from_step": 99328}]
+    assert run_records.precision_history(train, starts) == (
+        "float32, mixed_bfloat16 from 5,440 kimg, float32 from 6,208 kimg")
+    # Run records older than the "precision" field count as the config's.
+    assert run_records.precision_history({"precision": "mixed_bfloat16"}, [{}]) == (
+        "mixed_bfloat16")
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

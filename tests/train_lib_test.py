@@ -118,6 +118,32 @@ def test_a_different_config_in_a_workdir_is_refused_untouched(tmp_path):
                                  if path != "config.json"}
 
 
+def test_a_run_switches_between_float32_and_bfloat16_but_not_to_float16(tmp_path):
+    workdir = tmp_path / "run"
+    config = tiny.experiment(train_kimg=0.125)
+    run(config, workdir)
+
+    def stage(precision, train_kimg):
+        return dataclasses.replace(config, train=dataclasses.replace(
+            config.train, precision=precision, train_kimg=train_kimg))
+
+    # float32 -> mixed_bfloat16 -> float32: each stage restores the last one's weights and step.
+    resumed, lines = run(stage("mixed_bfloat16", 0.25), workdir)
+    assert resumed["resumed_from"] == 8 and resumed["step"] == 16
+    assert "precision changes from float32 to mixed_bfloat16" in "\n".join(lines)
+    assert np.isfinite(resumed["metrics"]["losses/reconstruction"])
+    again, _ = run(stage("float32", 0.375), workdir)
+    assert again["resumed_from"] == 16 and again["step"] == 24
+    records = workdir_lib.load_run_records(str(workdir))
+    assert [(r["from_step"], r["precision"]) for r in records] == [
+        (0, "float32"), (8, "mixed_bfloat16"), (16, "float32")]
+    # mixed_float16 adds a loss scale to the checkpoint: refused before anything is written.
+    before = snapshot(workdir)
+    with pytest.raises(train_lib.ConfigError, match="trained in float32, not mixed_float16"):
+        run(stage("mixed_float16", 0.5), workdir)
+    assert snapshot(workdir) == before
+
+
 def test_invalid_requests_fail_before_writing(tmp_path):
     workdir = tmp_path / "run"
     with pytest.raises(train_lib.ConfigError, match="unknown dataset"):

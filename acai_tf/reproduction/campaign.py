@@ -50,6 +50,7 @@ from typing import Any, Callable, Sequence
 from acai_tf.errors import UserError
 from acai_tf.outputs import atomic_write
 from acai_tf.reproduction import long_runs, milestones
+from acai_tf.training import machine
 
 DONE, FAILED, RUNNING = "done", "failed", "running"
 # The prefix of a kept checkpoint's evaluation in state.json and in the logs folder.
@@ -122,6 +123,26 @@ def read_plan(path: str, scripts_dir: str, *, runs_dir: str) -> list[Job]:
     if not jobs:
         raise PlanError(f"plan {path} holds no job")
     return jobs
+
+
+# --precision of campaign.py: "native" is mixed_bfloat16 where the CPU computes in bfloat16
+# (machine.native_bf16), float32 elsewhere, so that a run takes the faster one on each machine.
+PRECISION_CHOICES = ("native", "float32", "mixed_bfloat16")
+
+
+def resolve_precision(requested: str) -> str:
+    """The precision jobs train in on this machine: `requested`, with "native" resolved."""
+    if requested not in PRECISION_CHOICES:
+        raise PlanError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, "
+                        f"got {requested!r}")
+    if requested != "native":
+        return requested
+    return "mixed_bfloat16" if machine.native_bf16() else "float32"
+
+
+def with_flags(jobs: Sequence[Job], extra: Sequence[str]) -> list[Job]:
+    """The jobs with `extra` flags after their own (which they override: absl takes the last)."""
+    return [Job(job.name, (*job.argv, *extra)) for job in jobs]
 
 
 def _logical_lines(lines: Sequence[str]) -> list[tuple[int, str]]:

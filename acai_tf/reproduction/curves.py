@@ -19,7 +19,7 @@ from acai_tf.errors import UserError
 from acai_tf.evaluation import protocols
 from acai_tf.lines import metric
 from acai_tf.outputs import atomic_write, text_tables
-from acai_tf.reproduction import paper_tables
+from acai_tf.reproduction import paper_tables, run_records
 from acai_tf.serving import pretrained
 from acai_tf.training import metrics_log
 
@@ -182,7 +182,8 @@ def run_row(run: dict[str, Any]) -> list[str]:
     plateau = f"{exit_kimg:g}" if exit_kimg is not None else f"not by {kimg:g}"
     starts = run["config"].get("runs") or [{}]
     commits = ", ".join(dict.fromkeys(str(s.get("commit", "?"))[:7] for s in starts))
-    precision = run["config"].get("train", {}).get("precision", "float32")
+    precision = run_records.precision_history(run["config"].get("train", {}),
+                                              run["config"].get("runs") or [])
     every = f"{cadence:g}" if cadence else "-"
     return [run["name"], f"{kimg:g}", str(len(reports)), every, plateau,
             *last_and_table1(reports), precision, commits]

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 from acai_tf.outputs import atomic_write, text_tables
 from acai_tf.outputs import workdir as workdir_lib
+from acai_tf.reproduction import run_records
 from acai_tf.reproduction.resume_checkpoints import (  # noqa: F401  (part of this module's API)
     CHECKPOINT_STATE, KIMG, RECORD_FILES, RESUME_DIR, RESUME_MANIFEST, RecordsError,
     newest_checkpoint, read_manifest, restore, save_checkpoint, sha256)
@@ -270,7 +271,8 @@ def index(records_dir: str) -> str:
         cells.append([name, config.get("model", {}).get("name", "?"), f"{kimg:g}",
                       f"{train.get('train_kimg', '?'):g}", len(reports), f"{hours:.1f}",
                       f"{rate:.0f}" if rate else "-", machines(starts),
-                      train.get("precision", "?"), starts[0].get("started", "?"),
+                      run_records.precision_history(train, config.get("runs") or []),
+                      starts[0].get("started", "?"),
                       ", ".join(commits), checkpoint])
     rows += text_tables.markdown(
         ["record", "model", "kimg", "budget (kimg)", "reports", "training hours",

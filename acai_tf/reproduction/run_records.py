@@ -56,6 +56,26 @@ class Run:
     last_n: int = 20
 
 
+def precision_history(train: dict[str, Any], starts: Sequence[dict[str, Any]]) -> str:
+    """Which precision trained a run and from which kimg: "float32" for a run trained in one,
+    else e.g. "float32, mixed_bfloat16 from 5,440 kimg, float32 from 6,208 kimg".
+
+    Args:
+        train: the run's config.json "train" section (its precision: the latest start's);
+        starts: its run records (config.json "runs": one per start, with "precision" and
+            "from_step"; records older than those fields count as the config's precision).
+    """
+    latest = train.get("precision", "float32")
+    stages: list[tuple[str, int]] = []
+    for start in starts or [{}]:
+        precision, step = start.get("precision", latest), start.get("from_step") or 0
+        if not stages or stages[-1][0] != precision:
+            stages.append((precision, step))
+    batch = train.get("batch", 64)
+    return ", ".join(precision if step == 0 else f"{precision} from {step * batch / 1024:,.0f} kimg"
+                     for precision, step in stages)
+
+
 def training_medians(workdir: str, last_n: int = 20) -> dict[str, float]:
     """{tag: median of the last `last_n` values by step} for TRAINING_TAGS in W/metrics.jsonl.
 

@@ -62,17 +62,15 @@ def header(title: str, evaluation: str, flagfiles: str, runs: Sequence[run_recor
 
 
 def precisions(runs: Sequence[run_records.Run]) -> str:
-    """Which precision trained the runs: "float32" when they all share one, else each with its
-    runs, e.g. "float32 (Baseline seed 0), mixed_bfloat16 (ACAI seed 0, ACAI seed 1)"."""
-    by_precision: dict[str, list[str]] = {}
-    for run in runs:
-        precision = run.config["train"].get("precision", "float32")
-        by_precision.setdefault(precision, []).append(
-            f"{paper_tables.display_name(run.key[1])} seed {run.config['train']['seed']}")
-    if len(by_precision) == 1:
-        return next(iter(by_precision))
-    return ", ".join(f"{precision} ({', '.join(names)})"
-                     for precision, names in by_precision.items())
+    """Which precision trained the runs (`run_records.precision_history`): that one when they
+    all share it, else each run's, e.g. "ACAI seed 0: float32; ACAI seed 1: mixed_bfloat16"."""
+    histories = [run_records.precision_history(run.config["train"],
+                                               workdir_lib.load_run_records(run.workdir))
+                 for run in runs]
+    if len(set(histories)) == 1:
+        return histories[0]
+    return "; ".join(f"{paper_tables.display_name(run.key[1])} seed {run.config['train']['seed']}"
+                     f": {history}" for run, history in zip(runs, histories))
 
 
 def training_stages(workdir: str) -> list[dict[str, Any]]:

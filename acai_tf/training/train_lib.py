@@ -42,8 +42,14 @@ __all__ = ["EvalSettings", "LossExplosionError", "NonFiniteLossError", "RESUMABL
 
 # TrainConfig fields a resumed run may change: the length and cadence of the run, where and how
 # fast it runs, and when it is stopped as broken; none changes what a training step computes.
+# The precision may also change, between the two of SWITCHABLE_PRECISIONS only (see validate).
 RESUMABLE_FIELDS = ("train_kimg", "report_kimg", "data_dir", "strategy", "conv_gradient",
-                    "explosion_factor")
+                    "explosion_factor", "precision")
+# Precisions whose checkpoints are alike: variables and optimizer slots are float32 in both, so
+# a run may go on in the other one (e.g. bfloat16 compute where the CPU has it natively, float32
+# where it would be ten times slower). Each start records its precision (run_record), and the
+# step rounds differently from there on. mixed_float16 also keeps a loss scale: no switching.
+SWITCHABLE_PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def validate(config: ExperimentConfig, workdir: str) -> None:
@@ -70,6 +76,20 @@ def validate(config: ExperimentConfig, workdir: str) -> None:
                           f"{', '.join(distribute.STRATEGIES)}")
     datasets.check_prepared(train_config.dataset, train_config.data_dir)
     workdir_lib.check_config(workdir, config, resumable=RESUMABLE_FIELDS)
+    saved = saved_precision(workdir)
+    if saved not in (None, train_config.precision) and not {
+            saved, train_config.precision} <= set(SWITCHABLE_PRECISIONS):
+        raise ConfigError(f"workdir {workdir} trained in {saved}, not {train_config.precision}: "
+                          f"a run switches between {' and '.join(SWITCHABLE_PRECISIONS)} only "
+                          "(mixed_float16 checkpoints hold a loss scale)")
+
+
+def saved_precision(workdir: str) -> str | None:
+    """The precision the run in `workdir` last trained in (None for a new workdir)."""
+    try:
+        return workdir_lib.load_config(workdir).train.precision
+    except workdir_lib.WorkdirError:
+        return None
 
 
 def run_record(config: ExperimentConfig, strategy: tf.distribute.Strategy,
@@ -132,7 +152,11 @@ def train(config: ExperimentConfig, workdir: str, *,
             stack.enter_context(workdir_lib.locked(workdir))
             # config.json first (evaluate and export rebuild from it); this start's record is
             # added once it is known to train (a finished run's rerun records nothing).
+            previous_precision = saved_precision(workdir)
             workdir_lib.write_config(workdir, config)
+            if previous_precision not in (None, config.train.precision):
+                log(f"precision changes from {previous_precision} to {config.train.precision} "
+                    "(the variables and optimizer state stay float32)")
             record = run_record(config, strategy, conv_gradient)
             log(f"precision {config.train.precision}, {conv_gradient} conv gradients (oneDNN "
                 f"{'on' if record['onednn'] else 'off'}, CPU flags "
