@@ -3,7 +3,7 @@
     python benchmarks/campaign.py                          # run benchmarks/paper_budget.plan
     python benchmarks/campaign.py --status                 # what is done, running, waiting
     python benchmarks/campaign.py --plan=my.plan --cores=0 --state_dir=/data/campaign
-    python benchmarks/campaign.py --precision=native       # bfloat16 where the CPU has it
+    python benchmarks/campaign.py --precision=float32      # not bfloat16, even where native
 
 Starts the plan's first jobs not yet done, one per core (--cores, default every core this process
 may use), each pinned to its core, niced (--nice) with its scheduler autogroup, and starts the
@@ -62,7 +62,7 @@ def define_flags() -> None:
     flags.DEFINE_string("records_dir", os.path.join(_ROOT, "results", "runs"),
                         "The saved records: finished runs there are done, saved checkpoints "
                         "restore lost workdirs.")
-    flags.DEFINE_enum("precision", "float32", list(campaign.PRECISION_CHOICES),
+    flags.DEFINE_enum("precision", "native", list(campaign.PRECISION_CHOICES),
                       "Every job's --precision; native: mixed_bfloat16 on a CPU with bfloat16 "
                       "instructions (AVX-512 BF16, AMX) and oneDNN on, float32 elsewhere. A run "
                       "switches as it moves between machines, and each start records its own.")
