@@ -4,7 +4,7 @@ Reads the JSON records that `benchmarks/reproduce_lines.py` writes (`lines_repro
 budget, precision, machine and every run's training-time medians) and sets every run of the
 candidate precision beside the range of the reference runs of the same model, metric by metric:
 
-    | Model | Metric | float32 runs | float32 range | mixed_bfloat16 runs | inside the range |
+    | Model | Metric | reference runs | reference range | candidate runs | inside the range |
 
 A run counts as inside when its value lies within [min, max] of the reference runs. Every record
 must share the budget (train_kimg, report_kimg, last_n): medians of different protocols are not
@@ -129,8 +129,8 @@ def markdown(reference: Sequence[dict[str, Any]], candidate: Sequence[dict[str, 
     inside = sum(sum(row["inside"]) for row in rows)
     total = sum(len(row["inside"]) for row in rows)
     lines += ["", *text_tables.markdown(
-        ["Model", "Metric", f"{ref_name} runs", f"{ref_name} range", f"{cand_name} runs",
-         "inside the range"], cells), "",
+        ["Model", "Metric", f"reference runs ({ref_name})", "reference range",
+         f"candidate runs ({cand_name})", "inside the range"], cells), "",
         f"{inside} of {total} {cand_name} values lie inside the range of the {ref_name} runs "
         "of their model (min to max over every reference run, whatever its machine)."]
     return "\n".join(lines) + "\n"
