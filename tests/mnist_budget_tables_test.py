@@ -70,7 +70,8 @@ def fixture_records(tmp_path):
     save_evaluation(baseline, evaluation(2048, kmeans=85.5, n_init=20, probe=98.61))
     acai = str(records / "mnist_acai_latent16_seed0")
     make_record(acai, "acai", 16, [90.0, 93.0, 91.0, 97.0], train_kimg=256.0,
-                starts=(START, {**START, "cpu": "Intel Xeon", "cpu_flags": ["avx2", "avx512f"]}))
+                starts=(START, {**START, "cpu": "Intel Xeon", "cpu_flags": ["avx2", "avx512f"],
+                                "from_step": 2048, "precision": "mixed_bfloat16"}))
     save_evaluation(acai, evaluation(256, kmeans=91.25, n_init=1000, probe=98.0), final=True)
     make_record(str(records / "mnist_acai_latent16_seed0.lost-20261205T0521450000"), "acai", 16,
                 [11.0] * 30)
@@ -129,7 +130,10 @@ def test_write_gives_the_tables_the_header_and_the_csv(records, tmp_path):
     assert ("Still training (below their train_kimg): Baseline 256-d at 2,560 kimg. Finished: "
             "ACAI 256-d at 256 kimg.") in text
     assert ("Baseline 256-d: float32 on AMD EPYC (avx2), oneDNN on; ACAI 256-d: float32 on AMD "
-            "EPYC (avx2), oneDNN on; float32 on Intel Xeon (avx2 avx512f), oneDNN on") in text
+            "EPYC (avx2), oneDNN on; mixed_bfloat16 on Intel Xeon (avx2 avx512f), oneDNN on"
+            ) in text
+    assert ("- Precision by kimg: Baseline 256-d: float32; ACAI 256-d: float32, mixed_bfloat16 "
+            "from 128 kimg.") in text
     assert "K-means on 60,000 train latents" in text
     assert "the records in `results/runs`" in text
     assert "11.00" not in text and "12.00" not in text  # nothing of the lost records

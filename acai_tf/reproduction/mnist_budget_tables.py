@@ -238,6 +238,9 @@ def header(runs: Sequence[dict[str, Any]], source: str, command: str = "") -> st
         f"- Still training (below their train_kimg): {_reached(training) or 'none'}"
         + (f". Finished: {_reached(finished)}." if finished else "."),
         f"- Precision and CPU, from each run's config.json: {machines}.",
+        "- Precision by kimg: " + "; ".join(
+            f"{mnist_curves.label(run)}: " + run_records.precision_history(
+                run["config"]["train"], run["config"].get("runs") or []) for run in runs) + ".",
         "- Checkpoint evaluations (`milestones/` of each record; `eval/results.json` once a run "
         f"has finished): the linear probe ({', '.join(probes) or 'none yet'}) and K-means on "
         f"{', '.join(latents) or 'the'} train latents, with the restarts each cell gives "
