@@ -13,6 +13,8 @@ import socket
 import subprocess
 from typing import Any
 
+from acai_tf import quiet_start
+
 # CPU flags that change which TensorFlow kernels run (x86; /proc/cpuinfo names).
 RELEVANT_CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
 
@@ -47,7 +49,9 @@ NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 def native_bf16() -> bool:
     """True when this CPU has bfloat16 instructions and oneDNN (which uses them) is not turned
     off by TF_ENABLE_ONEDNN_OPTS=0."""
-    enabled = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip().lower() not in ("0", "false")
+    # Unset counts as on: every binary turns oneDNN on by default (quiet_start).
+    setting = os.environ.get(quiet_start.ONEDNN_VARIABLE, "1").strip().lower()
+    enabled = setting not in ("0", "false")
     return enabled and any(flag in _cpuinfo()[1] for flag in NATIVE_BF16_FLAGS)
 
 
